@@ -1,0 +1,259 @@
+"""Value types shared by the core, the adapters and the triggers.
+
+They carry no behaviour beyond (de)serialisation so that the decision, the
+audit store, the Teams cards and the CLI all speak about the same things.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+PLAN_NAME = "AI"
+STANDARD = "Standard"
+FREE = "Free"
+
+
+class ComponentSetting(enum.StrEnum):
+    """What the enforcer does with one optional plan component (a pricing extension)."""
+
+    ON = "on"
+    OFF = "off"
+    UNMANAGED = "unmanaged"
+
+
+class Mode(enum.StrEnum):
+    ENFORCE = "enforce"
+    AUDIT = "audit"
+
+
+class OutcomeKind(enum.StrEnum):
+    COMPLIANT = "compliant"
+    REMEDIATED = "remediated"
+    WOULD_REMEDIATE = "would_remediate"
+    EXCLUDED = "excluded"
+    FAILED = "failed"
+    PARTIALLY_FAILED = "partially_failed"
+    # Event handling only: the event was not about a subscription to enforce.
+    IGNORED = "ignored"
+    REJECTED = "rejected"
+
+    @property
+    def is_failure(self) -> bool:
+        return self in (OutcomeKind.FAILED, OutcomeKind.PARTIALLY_FAILED)
+
+    @property
+    def is_change(self) -> bool:
+        return self in (OutcomeKind.REMEDIATED, OutcomeKind.WOULD_REMEDIATE)
+
+
+class ErrorKind(enum.StrEnum):
+    """Why an enforcement failed; each kind maps to advice a tenant admin can act on."""
+
+    FORBIDDEN = "forbidden"
+    SUBSCRIPTION_NOT_FOUND = "subscription_not_found"
+    SUBSCRIPTION_DISABLED = "subscription_disabled"
+    PROVIDER_NOT_REGISTERED = "provider_not_registered"
+    CONFLICT = "conflict"
+    THROTTLED = "throttled"
+    UNAUTHENTICATED = "unauthenticated"
+    EXTENSION_FAILED = "extension_failed"
+    UNEXPECTED = "unexpected"
+
+
+@dataclass(frozen=True)
+class Component:
+    """One optional plan component: its stable key, its pricing extension name, and the wanted setting."""
+
+    key: str  # "prompt_evidence" | "data_security" | "model_security"
+    extension_name: str
+    setting: ComponentSetting
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """The plan is always wanted at Standard; components as configured."""
+
+    components: tuple[Component, ...]
+
+    def extension_names(self) -> tuple[str, ...]:
+        return tuple(c.extension_name for c in self.components)
+
+
+@dataclass(frozen=True)
+class ExtensionState:
+    name: str
+    enabled: bool
+    # operationStatus as returned by ARM after a PUT (None when absent, e.g. on GET).
+    status_code: str | None = None
+    status_message: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return (self.status_code or "").lower() == "failed"
+
+
+@dataclass(frozen=True)
+class PricingState:
+    """What ARM says about `pricings/AI` on one subscription (the parts we reason about)."""
+
+    tier: str
+    extensions: tuple[ExtensionState, ...] = ()
+    sub_plan: str | None = None
+
+    def extension(self, name: str) -> ExtensionState | None:
+        for ext in self.extensions:
+            if ext.name.lower() == name.lower():
+                return ext
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A compact form for audit records and JSON output: {"tier": ..., "extensions": {name: bool}}."""
+        return {
+            "tier": self.tier,
+            "extensions": {e.name: e.enabled for e in self.extensions},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PricingState:
+        exts = data.get("extensions") or {}
+        return cls(
+            tier=str(data.get("tier", FREE)),
+            extensions=tuple(ExtensionState(str(n), bool(v)) for n, v in exts.items()),
+        )
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field that differs between observed and desired state: `pricingTier` or `extensions.<name>`."""
+
+    field: str
+    before: str
+    after: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "before": self.before, "after": self.after}
+
+
+@dataclass(frozen=True)
+class Remediation:
+    """The change the decision asks for: the full pricing to PUT and the fields it changes."""
+
+    target: PricingState
+    changes: tuple[FieldChange, ...]
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """What caused an enforcement: a CLI run, an Event Grid event, or a sweep."""
+
+    kind: str  # "cli" | "event" | "sweep" | "demo"
+    id: str  # event id, sweep run id, or CLI run id
+    type: str = ""  # event type, or "" for cli/sweep
+
+    def to_dict(self) -> dict[str, str]:
+        return {"kind": self.kind, "id": self.id, "type": self.type}
+
+
+@dataclass
+class Outcome:
+    """The record of one decision on one subscription; the unit of audit, notification and output."""
+
+    subscription_id: str
+    outcome: OutcomeKind
+    trigger: Trigger
+    mode: Mode = Mode.ENFORCE
+    subscription_name: str | None = None
+    changes: list[FieldChange] = field(default_factory=list)
+    before: PricingState | None = None
+    after: PricingState | None = None
+    error: str | None = None
+    error_kind: ErrorKind | None = None
+    # Excluded/ignored/rejected: why.
+    reason: str | None = None
+    new_subscription: bool = False
+    started_at: str = ""  # ISO 8601 UTC
+    duration_ms: float = 0.0
+    arm_calls: dict[str, int] = field(default_factory=dict)
+    # Filled by the notifier: "sent" | "not_needed" | "failed: <why>" | "skipped_duplicate".
+    notification: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "subscription_id": self.subscription_id,
+            "subscription_name": self.subscription_name,
+            "outcome": self.outcome.value,
+            "mode": self.mode.value,
+            "trigger": self.trigger.to_dict(),
+            "changes": [c.to_dict() for c in self.changes],
+            "before": self.before.to_dict() if self.before else None,
+            "after": self.after.to_dict() if self.after else None,
+            "error": self.error,
+            "error_kind": self.error_kind.value if self.error_kind else None,
+            "reason": self.reason,
+            "new_subscription": self.new_subscription,
+            "started_at": self.started_at,
+            "duration_ms": round(self.duration_ms, 1),
+            "arm_calls": dict(self.arm_calls),
+            "notification": self.notification,
+        }
+
+    def replace(self, **changes: Any) -> Outcome:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass
+class RunSummary:
+    """One CLI run, event batch or sweep: what it decided, in counts."""
+
+    run_id: str
+    kind: str  # "cli" | "event" | "sweep" | "demo"
+    mode: Mode
+    started_at: str  # ISO 8601 UTC
+    duration_ms: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)  # outcome kind -> count
+    arm_calls: dict[str, int] = field(default_factory=dict)  # call kind -> count
+    new_subscriptions: int = 0
+    notes: list[str] = field(default_factory=list)  # e.g. "Resource Graph unavailable; used direct GETs"
+    # Sweep only: where a sweep that ran out of time stopped (the next run resumes there).
+    resume_after: str | None = None
+    complete: bool = True
+
+    @classmethod
+    def from_outcomes(
+        cls, run_id: str, kind: str, mode: Mode, started_at: str, outcomes: list[Outcome], duration_ms: float
+    ) -> RunSummary:
+        counts: dict[str, int] = {}
+        calls: dict[str, int] = {}
+        for o in outcomes:
+            counts[o.outcome.value] = counts.get(o.outcome.value, 0) + 1
+            for k, v in o.arm_calls.items():
+                calls[k] = calls.get(k, 0) + v
+        return cls(
+            run_id=run_id,
+            kind=kind,
+            mode=mode,
+            started_at=started_at,
+            duration_ms=duration_ms,
+            counts=counts,
+            arm_calls=calls,
+            new_subscriptions=sum(1 for o in outcomes if o.new_subscription),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "kind": self.kind,
+            "mode": self.mode.value,
+            "started_at": self.started_at,
+            "duration_ms": round(self.duration_ms, 1),
+            "counts": dict(self.counts),
+            "arm_calls": dict(self.arm_calls),
+            "new_subscriptions": self.new_subscriptions,
+            "notes": list(self.notes),
+            "resume_after": self.resume_after,
+            "complete": self.complete,
+        }
