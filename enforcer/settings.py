@@ -37,7 +37,9 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "Data security for AI interactions (Purview; needs its own licence): `on`, `off` or `unmanaged`.",
     ),
     SettingSpec("ENFORCER_MODEL_SECURITY", "on", "AI model security: `on`, `off` or `unmanaged`."),
-    SettingSpec("ENFORCER_PROMPT_EVIDENCE_EXTENSION", "AIPromptEvidence", "Pricing extension name for prompt evidence."),
+    SettingSpec(
+        "ENFORCER_PROMPT_EVIDENCE_EXTENSION", "AIPromptEvidence", "Pricing extension name for prompt evidence."
+    ),
     SettingSpec(
         "ENFORCER_DATA_SECURITY_EXTENSION",
         "AIPromptSharingWithPurview",
@@ -46,7 +48,7 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(
         "ENFORCER_MODEL_SECURITY_EXTENSION",
         "AIModelScanner",
-        "Pricing extension name for AI model security (not in the published spec; override if Azure names it otherwise).",
+        "Pricing extension name for AI model security (not in the published spec; override if Azure differs).",
     ),
     SettingSpec(
         "ENFORCER_ARM_ENDPOINT",
@@ -92,7 +94,7 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(
         "ENFORCER_SWEEP_TIME_BUDGET_SECONDS",
         "480",
-        "Time a sweep may run before it stops cleanly and leaves the rest to the next run (below the function timeout).",
+        "Seconds a sweep may run before it stops cleanly and leaves the rest to the next run (< function timeout).",
     ),
     SettingSpec(
         "ENFORCER_RESOURCE_GRAPH",
@@ -161,7 +163,9 @@ def _subscription_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     items = tuple(i.strip().lower() for i in _value(env, name).split(",") if i.strip())
     bad = [i for i in items if not is_guid(i)]
     if bad:
-        raise ConfigError(f"{name} must be '*' or comma-separated subscription ids (GUIDs); not valid: {', '.join(bad)}")
+        raise ConfigError(
+            f"{name} must be '*' or comma-separated subscription ids (GUIDs); not valid: {', '.join(bad)}"
+        )
     return items
 
 

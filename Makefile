@@ -1,0 +1,43 @@
+# The README's two commands: `make test` and `make demo`. Everything they need is installed here.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY_STAMP   := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: install test check unit demo bench infra-check clean
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+$(PY_STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+# Azurite (the real Table storage server for tests and the demo), pinned in package.json.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+check: $(PY_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install check
+	$(BIN)/pytest
+
+unit: $(PY_STAMP)
+	$(BIN)/pytest tests/unit -q
+
+demo: install
+	$(BIN)/python -m enforcer demo
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+infra-check:
+	bash scripts/infra-check.sh
+
+clean:
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis out

@@ -1,0 +1,79 @@
+"""Fault configuration for the ARM emulator and the seeded random draws that apply it.
+
+Every fault is off by default. Tests replace or mutate the `FaultConfig` while the
+emulator runs; the emulator reads it afresh on every request.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import Literal
+
+ForbiddenScope = Literal["write", "all"]
+
+
+@dataclass
+class FaultConfig:
+    """What the emulator gets wrong on purpose.
+
+    - `latency_ms`: added to every call (after the auth check, before any other fault).
+    - `throttle_fraction`: that share of calls answers 429 with `Retry-After: retry_after_seconds`.
+    - `error_fraction`: that share of calls answers 500 or 503 with a CloudError body.
+    - `forbidden`: subscription id -> "write" (pricings PUT is 403) or "all" (every pricings and
+      provider call is 403, and Resource Graph returns no rows for it).
+    - `fail_extensions`: subscription id -> {extension name: message}; a PUT answers 200 but those
+      extensions carry `operationStatus: {code: "Failed", message}`.
+    - `conflict_next_puts`: subscription id -> K; the next K PUTs on it answer 409 Conflict.
+    - `require_auth`: without `Authorization: Bearer <token>` every call answers 401.
+    - `unregistered`: Microsoft.Security is not registered there; pricings calls answer 409
+      MissingSubscriptionRegistration until the register call succeeds (which removes the id).
+    - `registration_forbidden`: the register call answers 403.
+    - `resource_graph_unavailable`: Resource Graph answers 503.
+    - `resource_graph_lag_seconds`: Resource Graph rows show pricing state as it was that long ago.
+    - `seed`: seeds the random draws (throttle, error, 500-or-503).
+    """
+
+    latency_ms: float = 0.0
+    throttle_fraction: float = 0.0
+    retry_after_seconds: int = 1
+    error_fraction: float = 0.0
+    forbidden: dict[str, ForbiddenScope] = field(default_factory=dict)
+    fail_extensions: dict[str, dict[str, str]] = field(default_factory=dict)
+    conflict_next_puts: dict[str, int] = field(default_factory=dict)
+    require_auth: bool = True
+    unregistered: set[str] = field(default_factory=set)
+    registration_forbidden: set[str] = field(default_factory=set)
+    resource_graph_unavailable: bool = False
+    resource_graph_lag_seconds: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("throttle_fraction", "error_fraction"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be between 0 and 1, got {value}")
+        if self.retry_after_seconds < 0:
+            raise ValueError("retry_after_seconds must be >= 0")
+        if self.latency_ms < 0 or self.resource_graph_lag_seconds < 0:
+            raise ValueError("latency_ms and resource_graph_lag_seconds must be >= 0")
+
+
+class FaultDraws:
+    """One seeded `random.Random` shared by all request threads, behind a lock."""
+
+    def __init__(self, seed: int) -> None:
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def hit(self, fraction: float) -> bool:
+        # No draw at all when the fault is off, so enabling one fault does not shift another's sequence.
+        if fraction <= 0.0:
+            return False
+        with self._lock:
+            return self._rng.random() < fraction
+
+    def choice(self, options: tuple[int, ...]) -> int:
+        with self._lock:
+            return self._rng.choice(options)

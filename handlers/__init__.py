@@ -1,0 +1,1 @@
+"""Handlers called by the triggers in function_app.py."""

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import pytest
+
+from enforcer.models import ComponentSetting, Mode
+from enforcer.settings import SETTINGS, ConfigError, Settings
+
+
+def test_defaults():
+    s = Settings.from_env({})
+    assert s.mode is Mode.ENFORCE
+    assert [(c.extension_name, c.setting) for c in s.desired.components] == [
+        ("AIPromptEvidence", ComponentSetting.ON),
+        ("AIPromptSharingWithPurview", ComponentSetting.UNMANAGED),
+        ("AIModelScanner", ComponentSetting.ON),
+    ]
+    assert s.arm_endpoint == "https://management.azure.com"
+    assert s.subscriptions is None
+    assert s.exempt_tag == "defender-ai-exempt"
+
+
+def test_values_are_case_insensitive_and_trimmed():
+    s = Settings.from_env({"ENFORCER_MODE": " Audit ", "ENFORCER_DATA_SECURITY": "ON"})
+    assert s.mode is Mode.AUDIT
+    assert s.desired.components[1].setting is ComponentSetting.ON
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("ENFORCER_MODE", "yolo", "ENFORCER_MODE='yolo' is not valid; allowed values: enforce, audit"),
+        (
+            "ENFORCER_PROMPT_EVIDENCE",
+            "yes",
+            "ENFORCER_PROMPT_EVIDENCE='yes' is not valid; allowed values: on, off, unmanaged",
+        ),
+        ("ENFORCER_MODEL_SECURITY_EXTENSION", "bad name", "ENFORCER_MODEL_SECURITY_EXTENSION='bad name'"),
+        ("ENFORCER_ARM_ENDPOINT", "http://example.com", "non-loopback host 'example.com'"),
+        ("ENFORCER_ARM_ENDPOINT", "ftp://127.0.0.1", "must be an https:// URL"),
+        ("ENFORCER_SUBSCRIPTIONS", "abc", "ENFORCER_SUBSCRIPTIONS must be '*' or comma-separated subscription ids"),
+        ("ENFORCER_SWEEP_CONCURRENCY", "0", "ENFORCER_SWEEP_CONCURRENCY=0 is out of range"),
+        ("ENFORCER_SWEEP_CONCURRENCY", "many", "ENFORCER_SWEEP_CONCURRENCY='many' is not a whole number"),
+        ("ENFORCER_AUDIT_TABLE", "a-b", "ENFORCER_AUDIT_TABLE='a-b' is not a valid table name"),
+        ("ENFORCER_RESOURCE_GRAPH", "maybe", "ENFORCER_RESOURCE_GRAPH='maybe' is not valid; allowed values: on, off"),
+    ],
+)
+def test_bad_values_name_the_setting_and_allowed_values(name: str, value: str, expected: str):
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({name: value})
+    assert expected in str(info.value)
+
+
+def test_duplicate_extension_names_are_refused():
+    with pytest.raises(ConfigError, match="three different extensions"):
+        Settings.from_env({"ENFORCER_MODEL_SECURITY_EXTENSION": "aipromptevidence"})
+
+
+@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:8181", "http://localhost:1", "http://[::1]:8080/"])
+def test_http_is_allowed_for_loopback_only(endpoint: str):
+    s = Settings.from_env({"ENFORCER_ARM_ENDPOINT": endpoint})
+    assert s.arm_is_loopback
+    assert not s.arm_endpoint.endswith("/")
+
+
+def test_scope_lists_are_lower_cased():
+    sub = "AAAAAAAA-0000-0000-0000-000000000001"
+    s = Settings.from_env({"ENFORCER_SUBSCRIPTIONS": f"{sub}, ", "ENFORCER_EXCLUDE_SUBSCRIPTIONS": sub})
+    assert s.subscriptions == (sub.lower(),)
+    assert s.exclude_subscriptions == frozenset({sub.lower()})
+
+
+def test_secrets_are_not_in_repr():
+    s = Settings.from_env(
+        {"ENFORCER_TEAMS_WEBHOOK_URL": "https://x.webhook.office.com/secret-path", "ENFORCER_STORAGE": "AccountKey=k"}
+    )
+    assert "secret-path" not in repr(s)
+    assert "AccountKey" not in repr(s)
+
+
+def test_every_setting_has_a_description_and_a_unique_name():
+    names = [spec.name for spec in SETTINGS]
+    assert len(names) == len(set(names))
+    assert all(spec.description and spec.name.startswith("ENFORCER_") for spec in SETTINGS)
