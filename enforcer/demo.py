@@ -44,7 +44,7 @@ def _table_row(o: Any) -> str:
 def _local_stack(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
     from enforcer.emulator import Emulator, FaultConfig
 
-    rng = Random(args.seed)
+    rng = Random(f"demo-special-{args.seed}")  # not the fleet seed: ids must not collide
     special = _special_subscriptions(rng)
     faults = FaultConfig(
         forbidden={special["denied"]: "write"},
@@ -94,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
         arm = ArmGateway(settings.arm_endpoint, retry=RetrySettings(total=4, backoff_factor=0.2, backoff_max=2))
         services = build_cli_services(settings, arm=arm)
         try:
-            subscriptions = [s.subscription_id for s in arm.list_subscriptions()]
+            inventory = list(arm.list_subscriptions())
+            services.enforcer.directory.remember(inventory)  # names, states and tags from one list call
+            subscriptions = [s.subscription_id for s in inventory]
             print(f"ARM emulator at {emulator.url} with {len(subscriptions)} subscriptions")
             outcomes, summary = run_enforcement(services, subscriptions, kind="demo")
         finally:

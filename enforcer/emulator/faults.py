@@ -20,6 +20,7 @@ class FaultConfig:
 
     - `latency_ms`: added to every call (after the auth check, before any other fault).
     - `throttle_fraction`: that share of calls answers 429 with `Retry-After: retry_after_seconds`.
+    - `throttle_next_calls`: the next K calls (any kind) answer 429, before any draw; for deterministic tests.
     - `error_fraction`: that share of calls answers 500 or 503 with a CloudError body.
     - `forbidden`: subscription id -> "write" (pricings PUT is 403) or "all" (every pricings and
       provider call is 403, and Resource Graph returns no rows for it).
@@ -38,6 +39,7 @@ class FaultConfig:
     latency_ms: float = 0.0
     throttle_fraction: float = 0.0
     retry_after_seconds: int = 1
+    throttle_next_calls: int = 0
     error_fraction: float = 0.0
     forbidden: dict[str, ForbiddenScope] = field(default_factory=dict)
     fail_extensions: dict[str, dict[str, str]] = field(default_factory=dict)

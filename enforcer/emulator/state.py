@@ -129,7 +129,7 @@ def arm_timestamp(moment: datetime | None = None) -> str:
 
 
 def canonical_bool(value: object) -> str | None:
-    """"True"/"False" for any casing of true/false (ARM accepts the policies' lowercase); None otherwise."""
+    """ "True"/"False" for any casing of true/false (ARM accepts the policies' lowercase); None otherwise."""
     if isinstance(value, bool):
         return "True" if value else "False"
     if isinstance(value, str):
@@ -203,7 +203,8 @@ def _requested_extensions(plan: PlanSpec, raw: object) -> dict[str, dict[str, An
             known = ", ".join(e.name for e in plan.extensions) or "none"
             raise PricingValidationError(
                 "InvalidExtensionName",
-                f"The extension '{item['name']}' is not supported for plan '{plan.name}'. Supported extensions: {known}.",
+                f"The extension '{item['name']}' is not supported for plan '{plan.name}'. "
+                f"Supported extensions: {known}.",
                 "extensions",
             )
         enabled = canonical_bool(item.get("isEnabled"))

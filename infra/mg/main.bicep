@@ -1,0 +1,67 @@
+// Management-group part: the enforcer identity's roles on every subscription under the group (present and
+// future), and the audit policy whose compliance events announce new subscriptions. Deployed by
+// infra/hooks/postprovision.sh with `az deployment mg create` (azd deploys at subscription scope only, and a
+// subscription deployment cannot target a management group).
+targetScope = 'managementGroup'
+
+@description('Object id of the enforcer identity (azd output ENFORCER_IDENTITY_PRINCIPAL_ID).')
+param principalId string
+
+@allowed([
+  'SecurityAdmin'
+  'Owner'
+])
+@description('Role that writes Microsoft.Security/pricings (see docs/deploy.md for the trade-off).')
+param pricingRole string = 'SecurityAdmin'
+
+@maxLength(24)
+@description('Policy assignment name (at most 24 characters at management-group scope).')
+param policyAssignmentName string = 'enforcer-defender-ai'
+
+var reader = 'acdd72a7-3385-48ef-bd42-f606fba81ae7'
+var securityAdmin = 'fb1c8493-542b-48eb-b624-b4c8fea62acd'
+var owner = '8e3af657-a8ff-443c-a75c-2fe8c4bcb635'
+var pricingRoleId = pricingRole == 'Owner' ? owner : securityAdmin
+
+// Built-in "Microsoft Defender for AI Services should be enabled" (AuditIfNotExists, no remediation identity).
+var auditPolicyDefinitionId = '/providers/Microsoft.Authorization/policyDefinitions/c2c0c6d8-007b-4a48-8d9b-3539bddd8e87'
+
+// Reader: list subscriptions, read tags, Azure Resource Graph queries of the sweep.
+resource readerAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(managementGroup().id, principalId, reader)
+  properties: {
+    roleDefinitionId: tenantResourceId('Microsoft.Authorization/roleDefinitions', reader)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Security Admin (fb1c8493, writes Microsoft.Security/pricings) or Owner (8e3af657, when components
+// whose enablement assigns roles are enforced), per pricingRole.
+resource pricingAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(managementGroup().id, principalId, pricingRoleId)
+  properties: {
+    roleDefinitionId: tenantResourceId('Microsoft.Authorization/roleDefinitions', pricingRoleId)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Every subscription under the group is evaluated; a new one starts NonCompliant, and the PolicyStates
+// system topic (modules/topics.bicep) turns that into an event for subscription_created.
+resource auditAssignment 'Microsoft.Authorization/policyAssignments@2024-04-01' = {
+  name: policyAssignmentName
+  properties: {
+    displayName: 'Defender for AI Enforcer: Microsoft Defender for AI Services should be enabled'
+    description: 'Audit only. Its compliance events tell the Defender for AI Enforcer about new subscriptions.'
+    policyDefinitionId: auditPolicyDefinitionId
+    enforcementMode: 'Default'
+    parameters: {
+      effect: {
+        value: 'AuditIfNotExists'
+      }
+    }
+  }
+}
+
+output policyAssignmentId string = auditAssignment.id

@@ -1,0 +1,135 @@
+// One Event Grid event subscription delivering to one function of the enforcer app, with StringIn advanced
+// filters, retries for 24 hours and dead-lettering to a blob container.
+//
+// Delivery is a WebHook to /runtime/webhooks/EventGrid with the host's eventgrid_extension system key: the
+// pattern Microsoft's Flex Consumption samples use (their post-deploy step reads the extension system key
+// from Microsoft.Web/sites/host/default). It needs the code deployed and the Event Grid extension loaded, so
+// this module is deployed after `azd deploy` (infra/hooks/postdeploy.sh).
+
+@allowed([
+  'system'
+  'custom'
+])
+@description('Parent topic kind: Microsoft.EventGrid/systemTopics or Microsoft.EventGrid/topics.')
+param topicKind string
+
+@description('Topic name in this resource group.')
+param topicName string
+
+@description('Event subscription name.')
+param subscriptionName string
+
+param functionAppSubscriptionId string
+param functionAppResourceGroup string
+param functionAppName string
+
+@description('Function (trigger) name in function_app.py.')
+param functionName string
+
+@description('Event types delivered (filter.includedEventTypes).')
+param includedEventTypes array
+
+@description('StringIn advanced filters: {"<key>": ["value", ...]}; keys such as data.operationName.')
+param stringInFilters object = {}
+
+@allowed([
+  'EventGridSchema'
+  'CloudEventSchemaV1_0'
+])
+param eventDeliverySchema string
+
+param deadLetterStorageAccountId string
+param deadLetterContainerName string
+
+@description('Dead-letter with the topic\'s managed identity (regional topics only; global system topics have none).')
+param deadLetterWithIdentity bool = false
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' existing = {
+  name: functionAppName
+  scope: resourceGroup(functionAppSubscriptionId, functionAppResourceGroup)
+}
+
+resource functionHost 'Microsoft.Web/sites/host@2024-04-01' existing = {
+  name: 'default'
+  parent: functionApp
+}
+
+resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' existing = {
+  name: topicName
+}
+
+resource customTopic 'Microsoft.EventGrid/topics@2022-06-15' existing = {
+  name: topicName
+}
+
+var endpointUrl = 'https://${functionApp.properties.defaultHostName}/runtime/webhooks/EventGrid?functionName=${functionName}&code=${functionHost.listKeys().systemKeys.eventgrid_extension}'
+
+var destination = {
+  endpointType: 'WebHook'
+  properties: {
+    endpointUrl: endpointUrl
+    // One event per request: each event is one enforcement, and a slow one must not hold back others.
+    maxEventsPerBatch: 1
+    preferredBatchSizeInKilobytes: 64
+  }
+}
+
+var filter = {
+  includedEventTypes: includedEventTypes
+  enableAdvancedFilteringOnArrays: false
+  advancedFilters: [for f in items(stringInFilters): {
+    operatorType: 'StringIn'
+    key: f.key
+    values: f.value
+  }]
+}
+
+// Event Grid retries for up to 24 hours; 400/413 and expired events go to the dead-letter container.
+var retryPolicy = {
+  maxDeliveryAttempts: 30
+  eventTimeToLiveInMinutes: 1440
+}
+
+var deadLetterDestination = {
+  endpointType: 'StorageBlob'
+  properties: {
+    resourceId: deadLetterStorageAccountId
+    blobContainerName: deadLetterContainerName
+  }
+}
+
+resource systemTopicSubscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = if (topicKind == 'system') {
+  parent: systemTopic
+  name: subscriptionName
+  properties: {
+    destination: destination
+    filter: filter
+    eventDeliverySchema: eventDeliverySchema
+    retryPolicy: retryPolicy
+    deadLetterDestination: deadLetterWithIdentity ? null : deadLetterDestination
+    deadLetterWithResourceIdentity: deadLetterWithIdentity ? {
+      identity: {
+        type: 'SystemAssigned'
+      }
+      deadLetterDestination: deadLetterDestination
+    } : null
+  }
+}
+
+resource customTopicSubscription 'Microsoft.EventGrid/topics/eventSubscriptions@2022-06-15' = if (topicKind == 'custom') {
+  parent: customTopic
+  name: subscriptionName
+  properties: {
+    destination: destination
+    filter: filter
+    eventDeliverySchema: eventDeliverySchema
+    retryPolicy: retryPolicy
+    deadLetterDestination: deadLetterWithIdentity ? null : deadLetterDestination
+    deadLetterWithResourceIdentity: deadLetterWithIdentity ? {
+      identity: {
+        type: 'SystemAssigned'
+      }
+      deadLetterDestination: deadLetterDestination
+    } : null
+  }
+}

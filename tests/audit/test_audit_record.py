@@ -1,0 +1,134 @@
+"""AuditRecord, row keys and batching: pure functions, literal inputs."""
+
+from __future__ import annotations
+
+import pytest
+
+from enforcer.audit import (
+    MAX_BATCH_OPERATIONS,
+    AuditRecord,
+    AuditStore,
+    batches,
+    newest_first_key,
+    run_entity,
+    run_from_entity,
+)
+from enforcer.models import Mode, OutcomeKind, RunSummary, Trigger
+from enforcer.settings import ConfigError, Settings
+from tests.audit.builders import make_outcome, sub_id
+
+
+@pytest.mark.parametrize("kind", list(OutcomeKind))
+def test_record_round_trips_through_entity(kind: OutcomeKind) -> None:
+    outcome = make_outcome(kind, notification="sent")
+    record = AuditRecord.from_outcome(outcome)
+    entity = record.to_entity()
+    assert all(v is not None for v in entity.values())
+    assert AuditRecord.from_entity(entity) == record
+    assert record.to_outcome() == outcome
+
+
+def test_row_key_sorts_newest_first() -> None:
+    older = newest_first_key("2025-06-01T10:00:00.000001Z", "a")
+    newer = newest_first_key("2025-06-01T10:00:00.000002Z", "a")
+    much_newer = newest_first_key("2031-01-01T00:00:00Z", "a")
+    assert much_newer < newer < older
+
+
+def test_row_key_is_deterministic_and_unique_per_identity() -> None:
+    same_time = "2025-06-01T10:00:00.000001Z"
+    assert newest_first_key(same_time, "sub", "event", "e1") == newest_first_key(same_time, "sub", "event", "e1")
+    assert newest_first_key(same_time, "sub", "event", "e1") != newest_first_key(same_time, "sub", "event", "e2")
+
+
+def test_same_outcome_gives_same_row_and_other_trigger_another() -> None:
+    first = make_outcome(OutcomeKind.REMEDIATED)
+    again = make_outcome(OutcomeKind.REMEDIATED, notification="failed: HTTP 500")
+    other_event = make_outcome(OutcomeKind.REMEDIATED, trigger=Trigger("event", "e-2", "x"))
+    assert AuditRecord.from_outcome(first).RowKey == AuditRecord.from_outcome(again).RowKey
+    assert AuditRecord.from_outcome(first).RowKey != AuditRecord.from_outcome(other_event).RowKey
+
+
+def test_keys_lose_characters_the_table_service_refuses() -> None:
+    record = AuditRecord.from_outcome(make_outcome(OutcomeKind.REJECTED, subscription_id="a/b#c?d\\e"))
+    assert record.PartitionKey == "a_b_c_d_e"
+    empty = AuditRecord.from_outcome(make_outcome(OutcomeKind.REJECTED, subscription_id=""))
+    assert empty.PartitionKey == "-"
+
+
+def test_subscription_ids_are_stored_lowercase() -> None:
+    record = AuditRecord.from_outcome(make_outcome(OutcomeKind.COMPLIANT, subscription_id=sub_id(10).upper()))
+    assert record.PartitionKey == record.subscription_id == sub_id(10)
+
+
+def test_long_error_is_cut_below_the_property_limit() -> None:
+    record = AuditRecord.from_outcome(make_outcome(OutcomeKind.FAILED, error="x" * 100_000))
+    assert record.error is not None
+    assert len(record.error) <= 8000
+    assert record.error.endswith("…")
+
+
+def test_batches_split_per_partition_at_100() -> None:
+    entities = [{"PartitionKey": "p1", "RowKey": f"{i:04d}"} for i in range(250)]
+    entities += [{"PartitionKey": "p2", "RowKey": f"{i:04d}"} for i in range(3)]
+    chunks = list(batches(entities))
+    assert [len(c) for c in chunks] == [100, 100, 50, 3]
+    assert all(len({e["PartitionKey"] for e in c}) == 1 for c in chunks)
+    assert max(len(c) for c in chunks) <= MAX_BATCH_OPERATIONS
+
+
+def test_batches_keep_the_last_of_a_repeated_row() -> None:
+    entities = [
+        {"PartitionKey": "p", "RowKey": "r", "v": 1},
+        {"PartitionKey": "p", "RowKey": "s", "v": 2},
+        {"PartitionKey": "p", "RowKey": "r", "v": 3},
+    ]
+    (chunk,) = list(batches(entities))
+    assert sorted((e["RowKey"], e["v"]) for e in chunk) == [("r", 3), ("s", 2)]
+
+
+def test_run_summary_round_trips() -> None:
+    summary = RunSummary(
+        run_id="sweep-1",
+        kind="sweep",
+        mode=Mode.AUDIT,
+        started_at="2025-06-01T10:00:00Z",
+        duration_ms=1234.5,
+        counts={"compliant": 3, "failed": 1},
+        arm_calls={"get": 4},
+        new_subscriptions=1,
+        notes=["Resource Graph unavailable; used direct GETs"],
+        resume_after=sub_id(7),
+        complete=False,
+    )
+    entity = run_entity(summary)
+    assert entity["PartitionKey"] == "sweep"
+    assert run_from_entity(entity) == summary
+
+
+def test_from_settings_without_storage_is_none() -> None:
+    assert AuditStore.from_settings(Settings.from_env({})) is None
+
+
+def test_from_settings_uses_table_names_and_hides_the_connection_string() -> None:
+    key = "c2VjcmV0LWtleS1ub3QtdG8tYmUtc2hvd24="
+    settings = Settings.from_env(
+        {
+            "ENFORCER_STORAGE": f"DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={key};"
+            "EndpointSuffix=core.windows.net",
+            "ENFORCER_AUDIT_TABLE": "MyAudit",
+            "ENFORCER_RUNS_TABLE": "MyRuns",
+        }
+    )
+    store = AuditStore.from_settings(settings)
+    assert store is not None
+    assert (store.audit_table, store.runs_table) == ("MyAudit", "MyRuns")
+    assert key not in repr(store)
+    store.close()
+
+
+def test_account_url_must_be_https_unless_loopback() -> None:
+    with pytest.raises(ConfigError):
+        AuditStore("http://acct.table.core.windows.net")
+    AuditStore("https://acct.table.core.windows.net").close()  # no network and no credential until first use
+    AuditStore("http://127.0.0.1:10002/devstoreaccount1").close()
