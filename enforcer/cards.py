@@ -33,6 +33,7 @@ _MAX_ERROR_CHARS: Final = 3000
 _MAX_CHANGES: Final = 20
 _MAX_DIGEST_LINE: Final = 300
 _MAX_NOTES: Final = 5
+_MAX_ID_CHARS: Final = 100
 _FIX_MARKER: Final = re.compile(r"(?i)\b(?:suggested fix|how to fix|to fix this|fix)\s*:\s*")
 
 _LABELS: Final = {
@@ -159,7 +160,7 @@ def outcome_card(outcome: Outcome) -> dict[str, Any]:
     ]
     facts = [
         ("Subscription", outcome.subscription_name or "(name unknown)"),
-        ("Subscription ID", outcome.subscription_id),
+        ("Subscription ID", clip(outcome.subscription_id, _MAX_ID_CHARS)),
         ("Outcome", label(kind)),
         ("Mode", outcome.mode.value),
         ("Trigger", describe_trigger(outcome.trigger)),
@@ -190,8 +191,10 @@ def outcome_card(outcome: Outcome) -> dict[str, Any]:
         if fix:
             body.append(_text("Suggested fix", weight="Bolder", spacing="Medium"))
             body.append(_text(clip(fix, _MAX_ERROR_CHARS)))
-    card = _card(body, [_open_url("Open Defender plans", portal_link(outcome.subscription_id))])
-    return fit_card(card)
+    # An id that long is not a subscription id (a rejected event's garbage): no link to build from it.
+    link_ok = 0 < len(outcome.subscription_id) <= _MAX_ID_CHARS
+    actions = [_open_url("Open Defender plans", portal_link(outcome.subscription_id))] if link_ok else []
+    return fit_card(_card(body, actions))
 
 
 def _digest_line(outcome: Outcome) -> str:

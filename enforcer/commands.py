@@ -3,7 +3,122 @@
 from __future__ import annotations
 
 import argparse
+import sys
+
+from enforcer.output import EXIT_OK, EXIT_USAGE, exit_code, outcomes_json, outcomes_table, summary_line
+from enforcer.settings import ConfigError, Settings, is_guid
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the status, handle-event, publish-subscription-created and sweep commands."""
+    _register_status(commands)
+    _register_events(commands)
+    _register_sweep(commands)
+
+
+def _register_sweep(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Owned by the sweep (enforcer/sweep.py)."""
+
+
+# -- status -----------------------------------------------------------------------------------------
+def _register_status(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    status = commands.add_parser("status", help="latest outcome per subscription from the audit store")
+    status.add_argument("--subscription", "-s", metavar="ID", help="only this subscription")
+    status.add_argument("--json", action="store_true", help="print a JSON array")
+    status.set_defaults(func=cmd_status)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from enforcer.audit import AuditStore
+    from enforcer.status import render_status
+
+    if args.subscription and not is_guid(args.subscription):
+        print(f"{args.subscription[:80]!r} is not a subscription id (GUID)", file=sys.stderr)
+        return EXIT_USAGE
+    store = AuditStore.from_settings(Settings.from_env())
+    if store is None:
+        raise ConfigError("ENFORCER_STORAGE is not set: `status` reads the audit store")
+    with store:
+        records = store.latest_outcomes(args.subscription.lower() if args.subscription else None)
+    print(render_status(records, as_json=args.json))
+    return EXIT_OK
+
+
+# -- events -----------------------------------------------------------------------------------------
+def _register_events(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    handle = commands.add_parser(
+        "handle-event", help="run one event (or a JSON array), in either schema, exactly as the functions do"
+    )
+    handle.add_argument("file", metavar="FILE|-", help="a JSON file, or - for standard input")
+    handle.add_argument("--dry-run", action="store_true", help="decide and report, never write (audit mode)")
+    handle.add_argument("--json", action="store_true", help="print a JSON array of outcomes")
+    handle.set_defaults(func=cmd_handle_event)
+
+    publish = commands.add_parser(
+        "publish-subscription-created", help="publish Enforcer.SubscriptionCreated (for vending pipelines)"
+    )
+    publish.add_argument("--endpoint", required=True, help="the custom topic endpoint (https)")
+    publish.add_argument("--subscription", required=True, metavar="ID", help="the new subscription id")
+    publish.add_argument("--display-name", help="the subscription's display name")
+    publish.add_argument("--requested-by", help="who asked for the subscription")
+    publish.add_argument("--key", help="topic access key (secret); without it, Entra ID (DefaultAzureCredential)")
+    publish.set_defaults(func=cmd_publish)
+
+
+def cmd_handle_event(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from enforcer.events import Route, load_events
+    from enforcer.models import Mode
+    from enforcer.wiring import build_cli_services
+    from handlers.events import handle_raw_event
+
+    text = sys.stdin.read() if args.file == "-" else _read(args.file)
+    if text is None:
+        return EXIT_USAGE
+    try:
+        events = load_events(text)
+    except ValueError as error:
+        print(f"not a valid event file: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    settings = Settings.from_env()
+    if args.dry_run:
+        settings = dataclasses.replace(settings, mode=Mode.AUDIT)
+    services = build_cli_services(settings)
+    try:
+        outcomes = [handle_raw_event(event, Route.ANY, services) for event in events]
+    finally:
+        services.close()
+    if args.json:
+        print(outcomes_json(outcomes))
+    else:
+        print(outcomes_table(outcomes))
+        print()
+        print(summary_line(outcomes))
+    return exit_code(outcomes)
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError as error:
+        print(f"cannot read {path}: {error.strerror}", file=sys.stderr)
+        return None
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from enforcer.publisher import publish_subscription_created
+
+    if not is_guid(args.subscription):
+        print(f"{args.subscription[:80]!r} is not a subscription id (GUID)", file=sys.stderr)
+        return EXIT_USAGE
+    publish_subscription_created(
+        args.endpoint,
+        args.subscription.lower(),
+        display_name=args.display_name,
+        requested_by=args.requested_by,
+        key=args.key,
+    )
+    print(f"published Enforcer.SubscriptionCreated for {args.subscription.lower()}")
+    return EXIT_OK

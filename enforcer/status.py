@@ -68,28 +68,24 @@ def render_status(records: Sequence[AuditRecord], as_json: bool) -> str:
         return json.dumps([r.to_dict() for r in ordered], indent=2, ensure_ascii=False)
     if not ordered:
         return "No audit records yet."
-    header = ("OUTCOME", "SUBSCRIPTION", "ID", "MODE", "WHEN", "BEFORE", "AFTER", "DETAIL", "NOTIFICATION")
+    header = ("OUTCOME", "SUBSCRIPTION", "ID", "WHEN", "BEFORE -> AFTER", "DETAIL")
     rows = [
         (
             r.outcome,
             r.subscription_name or "-",
             r.subscription_id,
-            r.mode,
             r.started_at or r.recorded_at,
-            _state_text(r.before_dict()),
-            _state_text(r.after_dict()),
-            _detail(r),
-            r.notification or "-",
+            f"{_state_text(r.before_dict())} -> {_state_text(r.after_dict())}",
+            _detail(r) + (f" [notification: {r.notification}]" if r.notification else ""),
         )
         for r in ordered
     ]
-    # Long free text only in the last columns, so the table stays aligned for the short ones.
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 2)]
-    lines = []
-    for row in (header, *rows):
-        fixed = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-2]))
-        lines.append(f"{fixed}  {row[-2]}  [{row[-1]}]" if row is not header else f"{fixed}  {row[-2]}  {row[-1]}")
-    failures = sum(1 for r in ordered if OutcomeKind(r.outcome).is_failure) if ordered else 0
-    lines.append("")
-    lines.append(f"{len(ordered)} subscription(s), {failures} failing.")
+    # Free text goes last, so the other columns stay aligned.
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
+    lines = [
+        "  ".join([*(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])), row[-1]]).rstrip()
+        for row in (header, *rows)
+    ]
+    failing = sum(1 for r in ordered if r.outcome in (OutcomeKind.FAILED.value, OutcomeKind.PARTIALLY_FAILED.value))
+    lines += ["", f"{len(ordered)} subscription(s), {failing} failing."]
     return "\n".join(lines)

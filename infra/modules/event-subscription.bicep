@@ -74,7 +74,7 @@ var destination = {
   }
 }
 
-var filter = {
+var eventFilter = {
   includedEventTypes: includedEventTypes
   enableAdvancedFilteringOnArrays: false
   advancedFilters: [for f in items(stringInFilters): {
@@ -98,21 +98,23 @@ var deadLetterDestination = {
   }
 }
 
+var deadLetterWithTopicIdentity = {
+  identity: {
+    type: 'SystemAssigned'
+  }
+  deadLetterDestination: deadLetterDestination
+}
+
 resource systemTopicSubscription 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-06-15' = if (topicKind == 'system') {
   parent: systemTopic
   name: subscriptionName
   properties: {
     destination: destination
-    filter: filter
+    filter: eventFilter
     eventDeliverySchema: eventDeliverySchema
     retryPolicy: retryPolicy
     deadLetterDestination: deadLetterWithIdentity ? null : deadLetterDestination
-    deadLetterWithResourceIdentity: deadLetterWithIdentity ? {
-      identity: {
-        type: 'SystemAssigned'
-      }
-      deadLetterDestination: deadLetterDestination
-    } : null
+    deadLetterWithResourceIdentity: deadLetterWithIdentity ? deadLetterWithTopicIdentity : null
   }
 }
 
@@ -121,15 +123,10 @@ resource customTopicSubscription 'Microsoft.EventGrid/topics/eventSubscriptions@
   name: subscriptionName
   properties: {
     destination: destination
-    filter: filter
+    filter: eventFilter
     eventDeliverySchema: eventDeliverySchema
     retryPolicy: retryPolicy
     deadLetterDestination: deadLetterWithIdentity ? null : deadLetterDestination
-    deadLetterWithResourceIdentity: deadLetterWithIdentity ? {
-      identity: {
-        type: 'SystemAssigned'
-      }
-      deadLetterDestination: deadLetterDestination
-    } : null
+    deadLetterWithResourceIdentity: deadLetterWithIdentity ? deadLetterWithTopicIdentity : null
   }
 }

@@ -1,0 +1,235 @@
+"""The Event Grid functions as the host would run them: real func.EventGridEvent / func.CloudEvent objects
+built from Microsoft's documented samples, against the ARM emulator, Azurite and a local Teams sink."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import azure.functions as func
+import pytest
+
+from enforcer.arm import SubscriptionInfo
+from enforcer.audit import AuditStore
+from enforcer.devtools.webhook_sink import WebhookSink
+from enforcer.emulator import Emulator
+from enforcer.models import OutcomeKind
+from enforcer.teams import TeamsNotifier
+from handlers import events as event_handlers
+from handlers import runtime
+from tests.events.samples import SUBSCRIPTION, sample
+from tests.integration.helpers import COMPLIANT_AI, services_for
+
+pytestmark = pytest.mark.integration
+
+
+def _time(value: Any) -> datetime.datetime | None:
+    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else None
+
+
+def function_event(raw: dict[str, Any]) -> func.EventGridEvent | func.CloudEvent:
+    """What the Functions runtime hands the function for this JSON (see azure.functions.eventgrid.decode)."""
+    if "specversion" in raw:
+        return func.CloudEvent(
+            id=raw["id"], source=raw["source"], type=raw["type"], specversion=raw["specversion"],
+            data=raw.get("data"), time=_time(raw.get("time")), subject=raw.get("subject"),
+        )
+    return func.EventGridEvent(
+        id=raw["id"], data=raw["data"], topic=raw.get("topic", ""), subject=raw["subject"],
+        event_type=raw["eventType"], event_time=_time(raw.get("eventTime")), data_version=raw.get("dataVersion", ""),
+    )
+
+
+@pytest.fixture
+def app_functions(function_app_functions) -> dict[str, Any]:
+    return {f.get_function_name(): f.get_user_function() for f in function_app_functions}
+
+
+@pytest.fixture
+def stack(emulator: Emulator, audit_store: AuditStore, webhook_sink: WebhookSink) -> Iterator[dict[str, Any]]:
+    notifier = TeamsNotifier(webhook_sink.url, retry_total=1, total_timeout=5)
+    services = services_for(emulator.url, audit=audit_store, notifier=notifier)
+    runtime.use(services)
+    event_handlers._recent.__init__()  # a fresh process: no event ids remembered
+    yield {"emulator": emulator, "audit": audit_store, "sink": webhook_sink, "services": services}
+    runtime.use(None)
+
+
+def warm_directory(stack: dict[str, Any], **info: Any) -> None:
+    """What a running app has after its sweep listed subscriptions (names, states, tags cached)."""
+    stack["services"].enforcer.directory.remember([SubscriptionInfo(SUBSCRIPTION, "ai-team", "Enabled", {}, **info)])
+
+
+@pytest.mark.parametrize("schema", ["eventgrid", "cloudevents"])
+def test_cognitive_services_write_enables_the_plan(stack, app_functions, schema):
+    emulator = stack["emulator"]
+    emulator.add_subscription(SUBSCRIPTION, display_name="ai-team")
+    warm_directory(stack)
+    emulator.reset_calls()
+
+    app_functions["ai_account_created"](function_event(sample(f"resource-write-cognitive-account.{schema}.json")))
+
+    assert emulator.pricing(SUBSCRIPTION, "AI")["properties"]["pricingTier"] == "Standard"
+    assert sum(emulator.calls.values()) <= 2
+    assert dict(emulator.calls) == {"pricings.get": 1, "pricings.put": 1}
+    (record,) = stack["audit"].latest_outcomes(SUBSCRIPTION)
+    assert record.outcome == "remediated"
+    assert len(stack["sink"].messages) == 1
+
+
+def test_cold_instance_reads_subscription_metadata_once_before_writing(stack, app_functions):
+    emulator = stack["emulator"]
+    emulator.add_subscription(SUBSCRIPTION, display_name="ai-team")
+    emulator.reset_calls()
+
+    app_functions["ai_account_created"](function_event(sample("resource-write-cognitive-account.eventgrid.json")))
+
+    assert dict(emulator.calls) == {"pricings.get": 1, "subscriptions.get": 1, "pricings.put": 1}
+
+
+def test_same_event_delivered_three_times_gives_one_put_and_one_card(stack, app_functions):
+    emulator = stack["emulator"]
+    emulator.add_subscription(SUBSCRIPTION, display_name="ai-team")
+    raw = sample("resource-write-cognitive-account.eventgrid.json")
+
+    app_functions["ai_account_created"](function_event(raw))
+    app_functions["ai_account_created"](function_event(raw))
+    event_handlers._recent.__init__()  # another instance: only the audit store knows the event
+    app_functions["ai_account_created"](function_event(raw))
+
+    assert emulator.calls["pricings.put"] == 1
+    assert len(stack["sink"].messages) == 1
+    assert len(stack["audit"].latest_outcomes(SUBSCRIPTION)) == 1
+
+
+@pytest.mark.parametrize(
+    "name", ["resource-write-storage-account.eventgrid.json", "resource-write-security-pricing.eventgrid.json"]
+)
+def test_irrelevant_writes_cause_no_arm_call(stack, app_functions, name):
+    emulator = stack["emulator"]
+    emulator.add_subscription(SUBSCRIPTION)
+    emulator.reset_calls()
+
+    app_functions["ai_account_created"](function_event(sample(name)))
+
+    assert sum(emulator.calls.values()) == 0
+    assert stack["sink"].messages == []
+
+
+def test_exempt_subscription_is_not_written(stack, app_functions):
+    emulator = stack["emulator"]
+    emulator.add_subscription(SUBSCRIPTION, tags={"defender-ai-exempt": "research sandbox"})
+
+    app_functions["ai_account_created"](function_event(sample("resource-write-cognitive-account.eventgrid.json")))
+
+    assert emulator.calls["pricings.put"] == 0
+    (record,) = stack["audit"].latest_outcomes(SUBSCRIPTION)
+    assert record.outcome == "excluded"
+    assert "research sandbox" in (record.reason or "")
+    assert stack["sink"].messages == []
+
+
+def test_out_of_scope_subscription_is_not_touched(emulator, audit_store, app_functions):
+    emulator.add_subscription(SUBSCRIPTION)
+    other = "00000000-0000-0000-0000-00000000abcd"
+    services = services_for(emulator.url, {"ENFORCER_SUBSCRIPTIONS": other}, audit=audit_store)
+    runtime.use(services)
+    try:
+        app_functions["ai_account_created"](function_event(sample("resource-write-cognitive-account.eventgrid.json")))
+    finally:
+        runtime.use(None)
+    assert sum(emulator.calls.values()) == 0
+
+
+def test_mismatched_subscription_ids_are_rejected_without_any_call(stack, app_functions):
+    emulator = stack["emulator"]
+    emulator.add_subscription(SUBSCRIPTION)
+    raw = sample("resource-write-cognitive-account.eventgrid.json")
+    raw["data"]["subscriptionId"] = "11111111-2222-3333-4444-555555555555"
+
+    outcome = event_handlers.handle_raw_event(raw, event_handlers.AI_ACCOUNT, stack["services"])
+
+    assert outcome.outcome is OutcomeKind.REJECTED
+    assert "11111111-2222-3333-4444-555555555555" in (outcome.reason or "")
+    assert sum(emulator.calls.values()) == 0
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "subscription-created-vending.cloudevents.json",
+        "subscription-created-vending.eventgrid.json",
+        "policy-state-created-defender-ai.eventgrid.json",
+        "policy-state-changed-defender-ai.cloudevents.json",
+        "management-group-subscription-move.eventgrid.json",
+    ],
+)
+def test_new_subscription_events_enforce_and_mark_new(stack, app_functions, name):
+    emulator = stack["emulator"]
+    emulator.add_subscription(SUBSCRIPTION, display_name="fresh")
+
+    app_functions["subscription_created"](function_event(sample(name)))
+
+    assert emulator.pricing(SUBSCRIPTION, "AI")["properties"]["pricingTier"] == "Standard"
+    (record,) = stack["audit"].latest_outcomes(SUBSCRIPTION)
+    assert record.outcome == "remediated"
+    assert record.new_subscription is True
+
+
+def test_unrelated_policy_is_ignored(stack, app_functions):
+    emulator = stack["emulator"]
+    emulator.add_subscription(SUBSCRIPTION)
+    app_functions["subscription_created"](function_event(sample("policy-state-created-unrelated.eventgrid.json")))
+    assert sum(emulator.calls.values()) == 0
+
+
+def test_compliant_subscription_event_sends_no_card(stack, app_functions):
+    emulator = stack["emulator"]
+    emulator.add_subscription(SUBSCRIPTION, pricing=COMPLIANT_AI)
+    app_functions["ai_account_created"](function_event(sample("resource-write-cognitive-account.cloudevents.json")))
+    assert emulator.calls["pricings.put"] == 0
+    assert stack["sink"].messages == []
+
+
+def test_audit_store_down_fails_the_invocation_so_event_grid_retries(stack, app_functions, azurite):
+    emulator = stack["emulator"]
+    emulator.add_subscription(SUBSCRIPTION)
+    azurite.stop()
+    try:
+        with pytest.raises(Exception, match=r"(?i)audit|table"):
+            app_functions["ai_account_created"](function_event(sample("resource-write-cognitive-account.eventgrid.json")))
+    finally:
+        azurite.start()
+    # The retry (same event id) finds the plan already on and records it: nothing is lost.
+    app_functions["ai_account_created"](function_event(sample("resource-write-cognitive-account.eventgrid.json")))
+    (record,) = stack["audit"].latest_outcomes(SUBSCRIPTION)
+    assert record.outcome in ("compliant", "remediated")
+
+
+def test_handle_event_cli_prints_ignored_and_rejected_with_reasons(emulator, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    emulator.add_subscription(SUBSCRIPTION)
+    bad = sample("resource-write-cognitive-account.eventgrid.json")
+    bad["subject"] = bad["subject"].replace(SUBSCRIPTION, "99999999-9999-9999-9999-999999999999")
+    events = [
+        sample("resource-write-cognitive-account.eventgrid.json"),
+        sample("resource-write-storage-account.eventgrid.json"),
+        bad,
+    ]
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps(events))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENFORCER_")}
+    env["ENFORCER_ARM_ENDPOINT"] = emulator.url
+    result = subprocess.run(
+        [sys.executable, "-m", "enforcer", "handle-event", str(path), "--json"],
+        capture_output=True, text=True, env=env, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    outcomes = json.loads(result.stdout)
+    assert [o["outcome"] for o in outcomes] == ["remediated", "ignored", "rejected"]
+    assert all(o["reason"] for o in outcomes[1:])
