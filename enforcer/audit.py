@@ -37,6 +37,7 @@ from azure.core.exceptions import (
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 from enforcer.models import ErrorKind, FieldChange, Mode, Outcome, OutcomeKind, PricingState, RunSummary, Trigger
+from enforcer.redact import connection_string_secrets, install_redaction
 from enforcer.settings import ConfigError, Settings, validate_endpoint
 from enforcer.status import failures_first
 
@@ -47,6 +48,8 @@ logger = logging.getLogger(__name__)
 
 MAX_BATCH_OPERATIONS: Final = 100
 LATEST_PARTITION: Final = "latest"
+# Event Grid retries a delivery for up to 24 h; duplicates are looked for in twice that.
+DUPLICATE_WINDOW_HOURS: Final = 48.0
 # A transaction may carry at most 4 MiB; stay well below it whatever the records hold.
 _MAX_BATCH_BYTES: Final = 3 * 1024 * 1024
 # A string property holds at most 64 KiB (32 K UTF-16 characters); errors are cut well below that.
@@ -350,6 +353,8 @@ class AuditStore:
         self._is_url = "://" in storage and "=" not in storage.split("?", 1)[0]
         if self._is_url:
             storage = validate_endpoint("ENFORCER_STORAGE", storage)
+        else:
+            install_redaction(*connection_string_secrets(storage))  # an account key or SAS never reaches a log
         self._storage = storage
         self._credential = credential
         self._owns_credential = False
@@ -505,14 +510,22 @@ class AuditStore:
         entities = self._query(self.audit_table, "PartitionKey eq @pk", {"pk": _key(subscription_id.lower())}, limit)
         return [AuditRecord.from_entity(e) for e in entities]
 
-    def find_by_trigger(self, subscription_id: str, trigger_id: str) -> AuditRecord | None:
-        """The newest record of this subscription caused by this trigger (event id / run id), if any."""
-        entities = self._query(
-            self.audit_table,
-            "PartitionKey eq @pk and trigger_id eq @trigger",
-            {"pk": _key(subscription_id.lower()), "trigger": trigger_id},
-            limit=1,
-        )
+    def find_by_trigger(
+        self, subscription_id: str, trigger_id: str, *, within_hours: float | None = DUPLICATE_WINDOW_HOURS
+    ) -> AuditRecord | None:
+        """The newest record of this subscription caused by this trigger (event id / run id), if any.
+
+        Only records that started in the last `within_hours` are searched (None: the whole history), so the
+        query reads the newest rows of the partition instead of all of it. Event Grid redelivers an event
+        for at most 24 hours, which the default window covers.
+        """
+        query = "PartitionKey eq @pk and trigger_id eq @trigger"
+        parameters: dict[str, Any] = {"pk": _key(subscription_id.lower()), "trigger": trigger_id}
+        if within_hours is not None:
+            oldest_micros = time.time_ns() // 1000 - int(within_hours * 3600 * 1_000_000)
+            query += " and RowKey lt @oldest"  # newer rows have smaller RowKeys
+            parameters["oldest"] = f"{_INVERT_BASE - oldest_micros:016d}"
+        entities = self._query(self.audit_table, query, parameters, limit=1)
         return AuditRecord.from_entity(entities[0]) if entities else None
 
     def latest_run(self, kind: str) -> RunSummary | None:

@@ -186,7 +186,9 @@ def outcome_card(outcome: Outcome) -> dict[str, Any]:
     if outcome.error:
         error, fix = split_error(outcome.error)
         kind_note = f" ({outcome.error_kind.value})" if outcome.error_kind else ""
-        body.append(_text(f"Error{kind_note}", weight="Bolder", color="Attention", spacing="Medium"))
+        # Without a "Fix:" marker the advice is part of the error text (the classifier writes it there).
+        heading = "Error" if fix else "Error and suggested fix"
+        body.append(_text(f"{heading}{kind_note}", weight="Bolder", color="Attention", spacing="Medium"))
         body.append(_text(clip(error, _MAX_ERROR_CHARS)))
         if fix:
             body.append(_text("Suggested fix", weight="Bolder", spacing="Medium"))

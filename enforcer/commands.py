@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from enforcer.output import EXIT_OK, EXIT_USAGE, exit_code, outcomes_json, outcomes_table, summary_line
+from enforcer.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, exit_code, outcomes_json, outcomes_table, summary_line
 from enforcer.settings import ConfigError, Settings, is_guid
 
 
@@ -18,6 +18,65 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def _register_sweep(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Owned by the sweep (enforcer/sweep.py)."""
+    sweep = commands.add_parser("sweep", help="re-check every subscription in scope and repair drift (the timer's run)")
+    sweep.add_argument("--dry-run", action="store_true", help="decide and report, never write (audit mode)")
+    sweep.add_argument("--json", action="store_true", help="print a JSON array of outcomes")
+    sweep.set_defaults(func=cmd_sweep)
+
+
+class _ProgressBar:
+    """A one-line `\r` progress bar on stderr (only used when stderr is a terminal)."""
+
+    def __init__(self, width: int = 30) -> None:
+        self._width = width
+        self._shown = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = 100 * done // total if total else 100
+        if percent == self._shown and done != total:
+            return  # redraw only when the figure changes
+        self._shown = percent
+        filled = self._width * percent // 100
+        bar = "#" * filled + "-" * (self._width - filled)
+        sys.stderr.write(f"\rsweep [{bar}] {done}/{total} ({percent}%)")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from enforcer.models import Mode, OutcomeKind
+    from enforcer.sweep import SweepError, sweep
+    from enforcer.wiring import build_cli_services
+
+    settings = Settings.from_env()
+    if args.dry_run:
+        settings = dataclasses.replace(settings, mode=Mode.AUDIT)
+    services = build_cli_services(settings)
+    try:
+        result = sweep(services, dry_run=args.dry_run, progress=_ProgressBar() if sys.stderr.isatty() else None)
+    except SweepError as error:
+        print(f"sweep failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        services.close()
+    outcomes, summary = result.outcomes, result.summary
+    if args.json:
+        print(outcomes_json(outcomes))
+    else:
+        # Compliant subscriptions are counted, not listed: a fleet has thousands.
+        shown = [o for o in outcomes if o.outcome is not OutcomeKind.COMPLIANT]
+        if shown:
+            print(outcomes_table(shown))
+            print()
+        print(summary_line(outcomes))
+        for note in summary.notes:
+            print(f"note: {note}")
+        if not summary.complete:
+            print(f"incomplete: the next sweep resumes after {summary.resume_after}")
+    return exit_code(outcomes)
 
 
 # -- status -----------------------------------------------------------------------------------------
@@ -113,12 +172,23 @@ def cmd_publish(args: argparse.Namespace) -> int:
     if not is_guid(args.subscription):
         print(f"{args.subscription[:80]!r} is not a subscription id (GUID)", file=sys.stderr)
         return EXIT_USAGE
-    publish_subscription_created(
-        args.endpoint,
-        args.subscription.lower(),
-        display_name=args.display_name,
-        requested_by=args.requested_by,
-        key=args.key,
-    )
+    from azure.core.exceptions import AzureError
+
+    try:
+        publish_subscription_created(
+            args.endpoint,
+            args.subscription.lower(),
+            display_name=args.display_name,
+            requested_by=args.requested_by,
+            key=args.key,
+        )
+    except ValueError as error:  # ConfigError included: a bad endpoint, id or key
+        print(f"cannot publish: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except AzureError as error:
+        # The endpoint is not a secret, but the key is: print only the error's type and status.
+        status = getattr(error, "status_code", None)
+        print(f"the topic refused the event: {type(error).__name__} {status or ''}".rstrip(), file=sys.stderr)
+        return EXIT_FAILED
     print(f"published Enforcer.SubscriptionCreated for {args.subscription.lower()}")
     return EXIT_OK

@@ -121,9 +121,9 @@ class EventSkipped:
 
 _GUID: Final = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # Resource ids are case-insensitive; re.ASCII keeps odd unicode from case-folding into a match.
-_SUBSCRIPTION_PATH: Final = re.compile(r"/subscriptions/([^/]*)(?:/|$)", re.IGNORECASE | re.ASCII)
+_SUBSCRIPTION_PATH: Final = re.compile(r"/subscriptions/([^/]*)(?:/|\Z)", re.IGNORECASE | re.ASCII)
 _MANAGEMENT_GROUP_SUBSCRIPTION_PATH: Final = re.compile(
-    r"/providers/Microsoft\.Management/managementGroups/[^/]+/subscriptions/([^/]*)(?:/|$)",
+    r"/providers/Microsoft\.Management/managementGroups/[^/]+/subscriptions/([^/]*)(?:/|\Z)",
     re.IGNORECASE | re.ASCII,
 )
 # Only subscription and resource-group system topics name the event's subscription; a custom
@@ -307,8 +307,7 @@ def parse_event(
     try:
         return _parse(raw, route, extra_policy_definition_ids)
     except Exception as exc:  # Last line of defence: a raise here would make Event Grid retry for 24 hours.
-        event_id = _best_effort_str(raw, "id") if isinstance(raw, Mapping) else ""
-        return EventSkipped(OutcomeKind.REJECTED, event_id, "", f"event could not be parsed ({type(exc).__name__})")
+        return EventSkipped(OutcomeKind.REJECTED, "", "", f"event could not be parsed ({type(exc).__name__})")
 
 
 def _parse(raw: object, route: Route, extra_policy_definition_ids: Iterable[str]) -> EnforceRequest | EventSkipped:

@@ -139,7 +139,11 @@ class InventoryStore:
 
         for chunk in chunks(ids, MAX_BATCH):
             operations = [
-                ("upsert", {"PartitionKey": INVENTORY_PARTITION, "RowKey": sub, "seen_at": seen_at}, {"mode": UpdateMode.MERGE})
+                (
+                    "upsert",
+                    {"PartitionKey": INVENTORY_PARTITION, "RowKey": sub, "seen_at": seen_at},
+                    {"mode": UpdateMode.MERGE},
+                )
                 for sub in chunk
             ]
             try:

@@ -84,7 +84,10 @@ def publish_subscription_created(
     """
     if key is not None and credential is not None:
         raise ValueError("give either a topic key or a credential, not both")
-    event = build_subscription_created_event(subscription_id, display_name, requested_by)
+    if key is not None and not key.strip():
+        raise ValueError("the topic key is empty")
+    sid = _checked_subscription_id(subscription_id)
+    event = build_subscription_created_event(sid, display_name, requested_by)
     url = _topic_endpoint(endpoint)
     host = urlsplit(url).hostname
     send_options: dict[str, Any] = {}
@@ -110,7 +113,7 @@ def publish_subscription_created(
     logger.info(
         "Published %s for subscription %s to %s (event id %s, auth %s)",
         VENDING_EVENT_TYPE,
-        event.data["subscriptionId"] if event.data else "?",
+        sid,
         host,
         event.id,
         "key" if key is not None else "entra",

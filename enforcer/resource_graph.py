@@ -136,7 +136,7 @@ class ResourceGraphGateway:
             if self._client is None:
                 from azure.mgmt.resourcegraph import ResourceGraphClient
 
-                # TODO(lead): a public ArmGateway accessor for credential and client kwargs would avoid the private calls.
+                # TODO(lead): a public ArmGateway accessor for the credential and client kwargs.
                 kwargs = self._arm._client_kwargs()
                 kwargs["retry_policy"] = ArmRetryPolicy(
                     retry_total=self._retry.total,
@@ -185,9 +185,10 @@ class ResourceGraphGateway:
                 response = self.client.resources(request)
             except AzureError as error:
                 raise ResourceGraphError(f"Resource Graph query failed: {_describe(error)}", requests) from error
-            if not isinstance(response.data, list):
+            data: Any = response.data  # objectArray: a list of row objects (typed as a JSON mapping in the SDK)
+            if not isinstance(data, list):
                 raise ResourceGraphError("Resource Graph answered without an object array", requests)
-            rows.extend(response.data)
+            rows.extend(data)
             skip_token = response.skip_token
             if not skip_token:
                 break

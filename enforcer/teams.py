@@ -10,6 +10,7 @@ cannot hold an Event Grid handler past its 30 s answer window. What still fails 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -48,6 +49,7 @@ SENT: Final = "sent"
 NOT_NEEDED: Final = "not_needed"
 # A legacy connector answers 200 with this text when Teams refused the message (e.g. 429 or 413).
 _LEGACY_FAILURE: Final = "webhook message delivery failed"
+_LEGACY_STATUS: Final = re.compile(r"HTTP error (\d{3})")
 
 
 def validate_webhook_url(url: str) -> str:
@@ -211,7 +213,8 @@ class TeamsNotifier:
         if 200 <= status < 300:
             text = _body_text(response)
             if _is_legacy_failure(text):
-                return "Teams refused the message (legacy connector reported a delivery error)"
+                code = _LEGACY_STATUS.search(text)
+                return f"Teams refused the message (legacy connector: HTTP {code.group(1) if code else '?'})"
             return None
         if status == 429:
             return f"HTTP 429 throttled by Teams after {self._retry_total} retries"

@@ -100,8 +100,8 @@ param sweepSchedule string = '0 */15 * * * *'
 param sweepConcurrency int = 16
 
 @minValue(10)
-@maxValue(1500)
-@description('ENFORCER_SWEEP_TIME_BUDGET_SECONDS: stays below the 30-minute Flex Consumption function timeout.')
+@maxValue(570)
+@description('ENFORCER_SWEEP_TIME_BUDGET_SECONDS: must stay below functionTimeout in host.json (10 minutes).')
 param sweepTimeBudgetSeconds int = 480
 
 @allowed([
@@ -291,8 +291,6 @@ output AZURE_STORAGE_ACCOUNT_NAME string = storageAccountName
 output AZURE_KEY_VAULT_NAME string = keyVaultName
 output ENFORCER_IDENTITY_PRINCIPAL_ID string = app.outputs.identityPrincipalId
 output ENFORCER_IDENTITY_CLIENT_ID string = app.outputs.identityClientId
-output ENFORCER_AUDIT_TABLE string = auditTable
-output ENFORCER_RUNS_TABLE string = runsTable
 output ENFORCER_DEAD_LETTER_CONTAINER string = deadLetterContainerName
 output ENFORCER_VENDING_TOPIC_NAME string = topics.outputs.vendingTopicName
 output ENFORCER_VENDING_TOPIC_ENDPOINT string = topics.outputs.vendingTopicEndpoint

@@ -191,7 +191,7 @@ class WebhookSink:
     def _listen(self) -> None:
         server = _SinkServer(self.port, self)
         self.port = server.server_address[1]
-        thread = threading.Thread(target=server.serve_forever, name="webhook-sink", daemon=True)
+        thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="webhook-sink", daemon=True)
         thread.start()
         self._server, self._thread = server, thread
 

@@ -475,12 +475,12 @@ class Emulator:
             if deadline is not None and arrived < deadline:
                 self._early_retries += 1
 
-    def _finish(self, sent_at: float, record: RequestRecord, retry_after: float | None) -> None:
+    def _finish(self, record: RequestRecord, retry_after: float | None) -> None:
         key = (record.kind, record.subscription_id)
         with self._stats_lock:
             self._records.append(record)
             if retry_after is not None:
-                self._retry_deadlines[key] = sent_at + retry_after
+                self._retry_deadlines[key] = record.ended + retry_after
             elif record.status != 429:
                 self._retry_deadlines.pop(key, None)
 
@@ -959,12 +959,10 @@ class _Handler(BaseHTTPRequestHandler):
         retry_after = (
             float(reply.headers["Retry-After"]) if reply.status == 429 and "Retry-After" in reply.headers else None
         )
-        # Measured before the answer leaves: a client cannot have seen the 429 earlier than this.
-        sent_at = time.monotonic()
-        self.end_headers()
-        self.wfile.write(payload)
+        # Recorded before the answer leaves, so a client that has its answer also sees the record; and a
+        # client cannot have seen a 429 earlier than `ended`, which starts its Retry-After clock.
+        ended = time.monotonic()
         emulator._finish(
-            sent_at,
             RequestRecord(
                 method=method,
                 path=split.path,
@@ -973,8 +971,10 @@ class _Handler(BaseHTTPRequestHandler):
                 subscription_id=route.subscription_id,
                 status=reply.status,
                 started=started,
-                ended=time.monotonic(),
+                ended=ended,
                 had_bearer=(headers.get("authorization") or "").lower().startswith("bearer "),
             ),
             retry_after,
         )
+        self.end_headers()
+        self.wfile.write(payload)

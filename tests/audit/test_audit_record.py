@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from enforcer.audit import (
@@ -110,7 +112,7 @@ def test_from_settings_without_storage_is_none() -> None:
     assert AuditStore.from_settings(Settings.from_env({})) is None
 
 
-def test_from_settings_uses_table_names_and_hides_the_connection_string() -> None:
+def test_from_settings_uses_table_names_and_hides_the_connection_string(caplog: pytest.LogCaptureFixture) -> None:
     key = "c2VjcmV0LWtleS1ub3QtdG8tYmUtc2hvd24="
     settings = Settings.from_env(
         {
@@ -125,6 +127,10 @@ def test_from_settings_uses_table_names_and_hides_the_connection_string() -> Non
     assert (store.audit_table, store.runs_table) == ("MyAudit", "MyRuns")
     assert key not in repr(store)
     store.close()
+    # The key is registered with the log redaction as soon as a store is built from it.
+    caplog.set_level(logging.INFO)
+    logging.getLogger("enforcer.test").info("connecting with %s", settings.storage)
+    assert key not in caplog.text and "AccountKey=***" in caplog.text
 
 
 def test_account_url_must_be_https_unless_loopback() -> None:

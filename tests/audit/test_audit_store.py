@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -94,16 +95,31 @@ def test_status_lists_the_latest_outcomes(audit_store: AuditStore) -> None:
     assert lines[2].startswith("compliant") and "Subscription 1" in lines[2]
 
 
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def test_find_by_trigger_finds_a_delivered_event(audit_store: AuditStore) -> None:
+    now = datetime.now(UTC)
     event_id = "ev-'quoted' and PartitionKey eq 'x'"  # parameters are escaped, not pasted into the filter
-    outcome = make_outcome(OutcomeKind.REMEDIATED, 1, trigger=Trigger("event", event_id, "Microsoft.Resources.X"))
-    audit_store.record_outcomes([outcome, make_outcome(OutcomeKind.COMPLIANT, 1, started_at="2025-06-02T00:00:00Z")])
+    trigger = Trigger("event", event_id, "Microsoft.Resources.X")
+    outcome = make_outcome(OutcomeKind.REMEDIATED, 1, trigger=trigger, started_at=_iso(now - timedelta(minutes=5)))
+    audit_store.record_outcomes([outcome, make_outcome(OutcomeKind.COMPLIANT, 1, started_at=_iso(now))])
 
     found = audit_store.find_by_trigger(sub_id(1), event_id)
     assert found is not None
     assert (found.outcome, found.trigger_id, found.trigger_type) == ("remediated", event_id, "Microsoft.Resources.X")
     assert audit_store.find_by_trigger(sub_id(1), "another-event") is None
     assert audit_store.find_by_trigger(sub_id(2), event_id) is None
+
+
+def test_find_by_trigger_looks_back_only_as_far_as_asked(audit_store: AuditStore) -> None:
+    three_days_ago = _iso(datetime.now(UTC) - timedelta(days=3))
+    old = make_outcome(OutcomeKind.REMEDIATED, 1, trigger=Trigger("event", "ev-old", "x"), started_at=three_days_ago)
+    audit_store.record_outcomes([old])
+    assert audit_store.find_by_trigger(sub_id(1), "ev-old") is None  # default window: 48 h
+    assert audit_store.find_by_trigger(sub_id(1), "ev-old", within_hours=100) is not None
+    assert audit_store.find_by_trigger(sub_id(1), "ev-old", within_hours=None) is not None
 
 
 def test_run_summaries_and_latest_run(audit_store: AuditStore) -> None:
@@ -149,29 +165,31 @@ def test_azurite_stopped_mid_run_fails_loudly_and_a_rerun_records_everything(tmp
 
     audit_table, runs_table = unique_table_names()
     # On disk, so the records written before the stop survive it (an in-memory Azurite would forget them).
-    with AzuriteProcess(location=tmp_path) as azurite:
-        with AuditStore(
+    with (
+        AzuriteProcess(location=tmp_path) as azurite,
+        AuditStore(
             azurite.connection_string,
             audit_table=audit_table,
             runs_table=runs_table,
             raw_response_hook=stop_after_first_batch,
             **FAST_RETRIES,
-        ) as store:
-            with pytest.raises(AuditStoreError) as failure:
-                store.record_outcomes(outcomes)
-            assert batch_responses == 1
-            message = str(failure.value)
-            assert audit_table in message
-            assert ACCOUNT_KEY not in message and "AccountKey" not in message
+        ) as store,
+    ):
+        with pytest.raises(AuditStoreError) as failure:
+            store.record_outcomes(outcomes)
+        assert batch_responses == 1
+        message = str(failure.value)
+        assert audit_table in message
+        assert ACCOUNT_KEY not in message and "AccountKey" not in message
 
-            azurite.start()
-            store.record_outcomes(outcomes)  # the rerun
+        azurite.start()
+        store.record_outcomes(outcomes)  # the rerun
 
-            for n in (1, 2, 3, 4):
-                history = store.history(sub_id(n), limit=1000)
-                expected = sorted(o.started_at for o in outcomes if o.subscription_id == sub_id(n))
-                assert sorted(r.started_at for r in history) == expected  # every record once, none twice
-            assert len(store.latest_outcomes()) == 4
+        for n in (1, 2, 3, 4):
+            history = store.history(sub_id(n), limit=1000)
+            expected = sorted(o.started_at for o in outcomes if o.subscription_id == sub_id(n))
+            assert sorted(r.started_at for r in history) == expected  # every record once, none twice
+        assert len(store.latest_outcomes()) == 4
 
 
 @pytest.mark.timeout(60)

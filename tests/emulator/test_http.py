@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 
 import pytest
@@ -184,7 +183,9 @@ def test_put_replaces_and_later_get_matches_without_operation_status(emulator, h
     body = {"properties": {"pricingTier": "Standard", "extensions": [{"name": "AIModelScanner", "isEnabled": "false"}]}}
     put = http.put(pricing_url(emulator), json=body)
     assert put.status_code == 200
-    returned = {e["name"]: (e["isEnabled"], e["operationStatus"]["code"]) for e in put.json()["properties"]["extensions"]}
+    returned = {
+        e["name"]: (e["isEnabled"], e["operationStatus"]["code"]) for e in put.json()["properties"]["extensions"]
+    }
     assert returned == {
         "AIPromptEvidence": ("True", "Succeeded"),
         "AIPromptSharingWithPurview": ("True", "Succeeded"),  # left out of the PUT: enabled
@@ -210,7 +211,11 @@ def test_put_headers_carry_write_quota(emulator, http):
     [
         (b"{not json", 400, "InvalidRequestContent"),
         (b'{"properties": {"pricingTier": "Basic"}}', 400, "InvalidInput"),
-        (b'{"properties": {"pricingTier": "Standard", "extensions": [{"name": "Nope", "isEnabled": "True"}]}}', 400, "InvalidExtensionName"),
+        (
+            b'{"properties": {"pricingTier": "Standard", "extensions": [{"name": "Nope", "isEnabled": "True"}]}}',
+            400,
+            "InvalidExtensionName",
+        ),
     ],
 )
 def test_invalid_put_bodies_are_400_and_change_nothing(emulator, http, body, status, code):
@@ -239,7 +244,10 @@ def test_list_and_filter(emulator, http):
     everything = http.get(f"{base}?{PRICINGS_API}").json()["value"]
     assert [p["name"] for p in everything] == list(emulator.plans)
     filtered = http.get(f"{base}?{PRICINGS_API}", params={"$filter": "name in (KeyVaults, ai)"}).json()["value"]
-    assert [(p["name"], p["properties"]["pricingTier"]) for p in filtered] == [("KeyVaults", "Standard"), ("AI", "Standard")]
+    assert [(p["name"], p["properties"]["pricingTier"]) for p in filtered] == [
+        ("KeyVaults", "Standard"),
+        ("AI", "Standard"),
+    ]
     bad = http.get(f"{base}?{PRICINGS_API}", params={"$filter": "tier eq 'Free'"})
     assert bad.status_code == 400
 
@@ -296,7 +304,9 @@ def test_unregistered_provider_then_register(emulator, http):
         assert error["message"].startswith("The subscription is not registered to use namespace 'Microsoft.Security'.")
         provider = http.get(f"{emulator.url}/subscriptions/{sub}/providers/Microsoft.Security?api-version=2016-02-01")
         assert provider.json()["registrationState"] == "NotRegistered"
-        register = http.post(f"{emulator.url}/subscriptions/{sub}/providers/Microsoft.Security/register?api-version=2016-02-01")
+        register = http.post(
+            f"{emulator.url}/subscriptions/{sub}/providers/Microsoft.Security/register?api-version=2016-02-01"
+        )
         assert register.status_code == 200
         provider = http.get(f"{emulator.url}/subscriptions/{sub}/providers/Microsoft.Security?api-version=2016-02-01")
         assert provider.json()["registrationState"] == "Registered"
@@ -308,7 +318,9 @@ def test_unregistered_provider_then_register(emulator, http):
 def test_registration_can_be_forbidden(emulator, http):
     emulator.add_subscription(SUB, registered=False)
     emulator.faults = FaultConfig(registration_forbidden={SUB})
-    register = http.post(f"{emulator.url}/subscriptions/{SUB}/providers/Microsoft.Security/register?api-version=2016-02-01")
+    register = http.post(
+        f"{emulator.url}/subscriptions/{SUB}/providers/Microsoft.Security/register?api-version=2016-02-01"
+    )
     assert register.status_code == 403
     assert "Microsoft.Security/register/action" in register.json()["error"]["message"]
     assert not emulator.is_registered(SUB)
@@ -317,7 +329,9 @@ def test_registration_can_be_forbidden(emulator, http):
 def test_conflict_next_puts(emulator, http):
     emulator.add_subscription(SUB)
     emulator.faults = FaultConfig(conflict_next_puts={SUB: 2})
-    statuses = [http.put(pricing_url(emulator), json={"properties": {"pricingTier": "Standard"}}).status_code for _ in range(3)]
+    statuses = [
+        http.put(pricing_url(emulator), json={"properties": {"pricingTier": "Standard"}}).status_code for _ in range(3)
+    ]
     assert statuses == [409, 409, 200]
     assert emulator.faults.conflict_next_puts[SUB] == 0
 
@@ -325,30 +339,33 @@ def test_conflict_next_puts(emulator, http):
 def test_overlapping_puts_on_one_subscription_conflict(emulator):
     emulator.add_subscription(SUB)
     emulator.add_subscription(SUB2)
-    # The latency keeps the first PUT in flight while the others arrive.
-    emulator.faults = FaultConfig(latency_ms=400)
+    # The latency keeps whichever PUT arrives first in flight while the others arrive.
+    emulator.faults = FaultConfig(latency_ms=600)
     barrier = threading.Barrier(3)
     results: dict[str, int] = {}
+    messages: list[str] = []
 
     def put(name: str, sub: str) -> None:
         barrier.wait()
-        if name == "second":
-            time.sleep(0.1)  # arrive after "first" is surely in flight
-        response = requests.put(pricing_url(emulator, sub), json={"properties": {"pricingTier": "Standard"}}, headers=AUTH)
+        response = requests.put(
+            pricing_url(emulator, sub), json={"properties": {"pricingTier": "Standard"}}, headers=AUTH
+        )
         results[name] = response.status_code
         if response.status_code == 409:
-            assert "Another update operation is in progress" in response.json()["error"]["message"]
+            messages.append(response.json()["error"]["message"])
 
     threads = [
-        threading.Thread(target=put, args=("first", SUB)),
-        threading.Thread(target=put, args=("second", SUB)),
+        threading.Thread(target=put, args=("a", SUB)),
+        threading.Thread(target=put, args=("b", SUB)),
         threading.Thread(target=put, args=("other_sub", SUB2)),
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert results == {"first": 200, "second": 409, "other_sub": 200}
+    assert sorted([results["a"], results["b"]]) == [200, 409]
+    assert results["other_sub"] == 200
+    assert messages == ["Another update operation is in progress. Please try again after the operation completes."]
 
 
 def test_fail_extensions_answers_200_with_failed_status(emulator, http):
@@ -449,7 +466,10 @@ def test_resource_graph_rows_and_paging(emulator, http):
     by_kind = {m.drift_kind: r for m, r in zip(members, rows, strict=True)}
     assert by_kind["free"]["pricingTier"] == "Free"
     assert by_kind["no_extensions"]["extensions"] is None
-    assert by_kind["compliant"]["extensions"] == emulator.pricing(by_kind["compliant"]["subscriptionId"])["properties"]["extensions"]
+    assert (
+        by_kind["compliant"]["extensions"]
+        == emulator.pricing(by_kind["compliant"]["subscriptionId"])["properties"]["extensions"]
+    )
 
 
 def test_resource_graph_skip_and_order_by(emulator, http):
@@ -463,7 +483,9 @@ def test_resource_graph_skip_and_order_by(emulator, http):
 
 
 def test_resource_graph_leaves_out_what_real_arg_would_not_show(emulator, http):
-    visible, deleted, unregistered, hidden = (f"{i}{i}{i}{i}{i}{i}{i}{i}-0000-4000-8000-000000000000" for i in range(1, 5))
+    visible, deleted, unregistered, hidden = (
+        f"{i}{i}{i}{i}{i}{i}{i}{i}-0000-4000-8000-000000000000" for i in range(1, 5)
+    )
     emulator.add_subscription(visible, pricing=COMPLIANT)
     emulator.add_subscription(deleted, state="Deleted", pricing=COMPLIANT)
     emulator.add_subscription(unregistered, registered=False)

@@ -42,7 +42,11 @@ def ext_states(props):
 
 def test_tier_only_put_enables_every_extension_with_succeeded_status():
     result = apply_put(AI, FREE, {"properties": {"pricingTier": "Standard"}}, NOW)
-    assert ext_states(result.stored) == {"AIPromptEvidence": "True", "AIPromptSharingWithPurview": "True", "AIModelScanner": "True"}
+    assert ext_states(result.stored) == {
+        "AIPromptEvidence": "True",
+        "AIPromptSharingWithPurview": "True",
+        "AIModelScanner": "True",
+    }
     assert [e["operationStatus"]["code"] for e in result.response["extensions"]] == ["Succeeded"] * 3
     assert all("operationStatus" not in e for e in result.stored["extensions"])
     assert result.stored["enablementTime"] == NOW
@@ -52,14 +56,20 @@ def test_put_replaces_omitted_extensions_come_back_enabled():
     body = {"properties": {"pricingTier": "Standard", "extensions": [{"name": "AIModelScanner", "isEnabled": "False"}]}}
     previous = {**STANDARD_ALL_ON, "extensions": [{"name": "AIPromptEvidence", "isEnabled": "False"}]}
     result = apply_put(AI, previous, body, NOW)
-    assert ext_states(result.stored) == {"AIPromptEvidence": "True", "AIPromptSharingWithPurview": "True", "AIModelScanner": "False"}
+    assert ext_states(result.stored) == {
+        "AIPromptEvidence": "True",
+        "AIPromptSharingWithPurview": "True",
+        "AIModelScanner": "False",
+    }
     disabled = result.response["extensions"][2]
     assert disabled["operationStatus"] == {"code": "Succeeded", "message": "Successfully disabled extension"}
 
 
 @pytest.mark.parametrize("spelled", ["true", "TRUE", "True", True])
 def test_is_enabled_is_accepted_in_any_case_and_answered_canonically(spelled):
-    body = {"properties": {"pricingTier": "standard", "extensions": [{"name": "aipromptevidence", "isEnabled": spelled}]}}
+    body = {
+        "properties": {"pricingTier": "standard", "extensions": [{"name": "aipromptevidence", "isEnabled": spelled}]}
+    }
     result = apply_put(AI, FREE, body, NOW)
     assert result.stored["pricingTier"] == "Standard"
     assert result.stored["extensions"][0] == {"name": "AIPromptEvidence", "isEnabled": "True"}
@@ -102,7 +112,9 @@ def test_free_put_lists_no_extensions_and_drops_enablement_time():
 
 
 def test_failed_extension_keeps_the_asked_value_and_reports_failed():
-    result = apply_put(AI, FREE, {"properties": {"pricingTier": "Standard"}}, NOW, {"AIModelScanner": "role assignment failed"})
+    result = apply_put(
+        AI, FREE, {"properties": {"pricingTier": "Standard"}}, NOW, {"AIModelScanner": "role assignment failed"}
+    )
     scanner = result.response["extensions"][2]
     assert scanner == {
         "name": "AIModelScanner",
@@ -117,7 +129,13 @@ def test_extension_off_by_default_and_omitted_gets_no_status():
     # AgentlessVmScanning keeps its previous additionalExtensionProperties.
     previous = {
         "pricingTier": "Standard",
-        "extensions": [{"name": "AgentlessVmScanning", "isEnabled": "True", "additionalExtensionProperties": {"ExclusionTags": "[]"}}],
+        "extensions": [
+            {
+                "name": "AgentlessVmScanning",
+                "isEnabled": "True",
+                "additionalExtensionProperties": {"ExclusionTags": "[]"},
+            }
+        ],
     }
     result = apply_put(VMS, previous, {"properties": {"pricingTier": "Standard", "enforce": "true"}}, NOW)
     assert result.response["extensions"][0] == {"name": "MdeDesignatedSubscription", "isEnabled": "False"}
@@ -161,7 +179,9 @@ def test_canonical_bool_and_find_plan_are_case_insensitive():
 
 
 def test_seed_properties_keeps_what_it_is_given_and_rejects_bad_tiers():
-    seeded = seed_properties({"pricingTier": "standard", "extensions": [{"name": "AIPromptEvidence", "isEnabled": "false"}]})
+    seeded = seed_properties(
+        {"pricingTier": "standard", "extensions": [{"name": "AIPromptEvidence", "isEnabled": "false"}]}
+    )
     assert seeded == {"pricingTier": "Standard", "extensions": [{"name": "AIPromptEvidence", "isEnabled": "False"}]}
     with pytest.raises(ValueError):
         seed_properties({"pricingTier": "Gold"})

@@ -123,7 +123,14 @@ def test_a_custom_topic_id_does_not_name_the_event_subscription():
 
 @pytest.mark.parametrize(
     "bad",
-    ["{subscription-id}", "not-a-guid", SUBSCRIPTION + "\n", "{" + SUBSCRIPTION + "}", SUBSCRIPTION[:-1], " " + SUBSCRIPTION],
+    [
+        "{subscription-id}",
+        "not-a-guid",
+        SUBSCRIPTION + "\n",
+        "{" + SUBSCRIPTION + "}",
+        SUBSCRIPTION[:-1],
+        " " + SUBSCRIPTION,
+    ],
 )
 def test_non_guid_data_subscription_id_is_rejected(bad: str):
     raw = sample(VENDING_CE)
@@ -180,7 +187,8 @@ def test_normalize_subscription_id():
     assert normalize_subscription_id(SUBSCRIPTION + "\n") is None
     assert normalize_subscription_id(None) is None
     # Non-ASCII digits and case-folding tricks are not GUIDs.
-    assert normalize_subscription_id("５f2c9a1e-3b7d-4c6a-9e8f-1a2b3c4d5e6f") is None
+    fullwidth_five = "\uff15"
+    assert normalize_subscription_id(fullwidth_five + SUBSCRIPTION[1:]) is None
 
 
 # --- missing or malformed data -----------------------------------------------------------------
@@ -294,7 +302,10 @@ def test_unknown_event_types_are_ignored():
 def test_extra_policy_definition_ids_match_on_the_last_segment_in_any_case():
     raw = sample(UNRELATED_POLICY)
     ignored(parse_event(raw, Route.SUBSCRIPTION, ["11111111-2222-4333-8444-555555555555"]))
-    for extra in ("404C3081-A854-4457-AE30-26A93EF643F9", "/providers/Microsoft.Authorization/policyDefinitions/404c3081-a854-4457-ae30-26a93ef643f9"):
+    for extra in (
+        "404C3081-A854-4457-AE30-26A93EF643F9",
+        "/providers/Microsoft.Authorization/policyDefinitions/404c3081-a854-4457-ae30-26a93ef643f9",
+    ):
         enforced(parse_event(raw, Route.SUBSCRIPTION, [extra]), "policy_state")
 
 
@@ -374,7 +385,13 @@ def test_envelope_is_schema_neutral():
     ce = envelope_from_dict(sample(COG_CE))
     assert isinstance(eg, EventEnvelope) and isinstance(ce, EventEnvelope)
     assert (eg.schema, ce.schema) == ("eventgrid", "cloudevents")
-    assert (eg.id, eg.type, eg.subject, eg.source, dict(eg.data)) == (ce.id, ce.type, ce.subject, ce.source, dict(ce.data))
+    assert (eg.id, eg.type, eg.subject, eg.source, dict(eg.data)) == (
+        ce.id,
+        ce.type,
+        ce.subject,
+        ce.source,
+        dict(ce.data),
+    )
     assert eg.source == f"/subscriptions/{SUBSCRIPTION}"
 
 

@@ -28,7 +28,7 @@ from enforcer.events import (
 from enforcer.models import OutcomeKind
 from tests.events.samples import sample, sample_names
 
-SETTINGS = settings(max_examples=int(__import__("os").environ.get("EVENTS_HYPOTHESIS_EXAMPLES", "300")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 GUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SAMPLES = {name: sample(name) for name in sample_names()}
 
@@ -41,8 +41,16 @@ interesting_strings = st.one_of(
     guids,
     guids.map(str.upper),
     st.sampled_from(
-        sorted(RESOURCE_EVENT_TYPES | POLICY_EVENT_TYPES | AI_ACCOUNT_OPERATIONS | SUBSCRIPTION_OPERATIONS)
-        + [VENDING_EVENT_TYPE, "1.0", "0.3", "", "Microsoft.Security/pricings/write", "/subscriptions/", "/subscriptions"]
+        [
+            *sorted(RESOURCE_EVENT_TYPES | POLICY_EVENT_TYPES | AI_ACCOUNT_OPERATIONS | SUBSCRIPTION_OPERATIONS),
+            VENDING_EVENT_TYPE,
+            "1.0",
+            "0.3",
+            "",
+            "Microsoft.Security/pricings/write",
+            "/subscriptions/",
+            "/subscriptions",
+        ]
     ),
     guids.map(lambda g: f"/subscriptions/{g}"),
     guids.map(lambda g: f"/subscriptions/{g}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/a"),
@@ -76,9 +84,11 @@ def subscriptions_named(raw: Any) -> set[str]:
     named: set[str] = set()
     if not isinstance(raw, dict):
         return named
-    data = raw.get("data") if isinstance(raw.get("data"), dict) else {}
-    if isinstance(data.get("subscriptionId"), str) and GUID_RE.fullmatch(data["subscriptionId"].lower()):
-        named.add(data["subscriptionId"].lower())
+    data_value = raw.get("data")
+    data: dict[str, Any] = data_value if isinstance(data_value, dict) else {}
+    subscription_value = data.get("subscriptionId")
+    if isinstance(subscription_value, str) and GUID_RE.fullmatch(subscription_value.lower()):
+        named.add(subscription_value.lower())
     source = raw.get("source") if "specversion" in raw else raw.get("topic")
     for value in (data.get("resourceUri"), raw.get("subject")):
         if isinstance(value, str):

@@ -72,3 +72,21 @@ def test_plain_http_to_a_remote_host_is_refused():
 
 def test_bad_usage_exits_2():
     assert run_cli("enforce", "-s", "not-a-guid", env={}).returncode == 2
+
+
+def test_publish_refuses_plain_http_to_a_remote_topic_without_a_traceback():
+    result = run_cli(
+        "publish-subscription-created", "--endpoint", "http://topic.example.com/api/events",
+        "--subscription", str(uuid.uuid4()), "--key", "k3y-secret", env={},
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "k3y-secret" not in result.stderr + result.stdout
+
+
+def test_publish_rejects_a_guid_with_trailing_newline():
+    result = run_cli(
+        "publish-subscription-created", "--endpoint", "https://t.westeurope-1.eventgrid.azure.net/api/events",
+        "--subscription", f"{uuid.uuid4()}\n", env={},
+    )
+    assert result.returncode == 2

@@ -17,7 +17,7 @@ from enforcer.cards import (
     split_error,
     teams_message,
 )
-from enforcer.models import FieldChange, Mode, OutcomeKind, RunSummary
+from enforcer.models import ErrorKind, FieldChange, Mode, OutcomeKind, RunSummary
 from tests.audit.builders import make_outcome, sub_id
 
 # Elements and actions of Adaptive Cards 1.4 that Teams renders; the cards must use nothing else.
@@ -99,6 +99,11 @@ def test_failure_card_shows_the_error_and_the_suggested_fix() -> None:
 
 
 def test_error_without_a_fix_marker_is_shown_whole() -> None:
+    advice = "Throttled by ARM (429). The next sweep retries; nothing to do unless it persists."
+    card = outcome_card(make_outcome(OutcomeKind.FAILED, 3, error=advice, error_kind=ErrorKind.THROTTLED))
+    texts = [e.get("text") for e in _elements(card["body"]) if e["type"] == "TextBlock"]
+    assert texts[-2:] == ["Error and suggested fix (throttled)", advice]
+
     assert split_error("Throttled by ARM; the next sweep retries") == ("Throttled by ARM; the next sweep retries", None)
     assert split_error("Conflict. Suggested fix: wait and retry") == ("Conflict.", "wait and retry")
 

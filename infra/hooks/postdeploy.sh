@@ -1,0 +1,54 @@
+#!/usr/bin/env sh
+# azd postdeploy hook: Event Grid subscriptions to the deployed functions (infra/events.bicep).
+# They are created after the code because Event Grid validates the webhook when the subscription is created,
+# and the host's eventgrid_extension system key exists only once the Event Grid extension has loaded.
+# Needs the Azure CLI; the key never leaves ARM (the template reads it with listKeys).
+set -eu
+
+: "${AZURE_SUBSCRIPTION_ID:?missing}"
+: "${AZURE_LOCATION:?missing}"
+: "${AZURE_RESOURCE_GROUP:?missing: run azd provision first}"
+: "${AZURE_FUNCTION_APP_NAME:?missing: run azd provision first}"
+: "${AZURE_FUNCTION_APP_ID:?missing: run azd provision first}"
+
+# "a, b" -> ["a","b"]; "" -> []
+csv_to_json() {
+    printf '%s\n' "$1" | tr -d ' ' | awk -F, '{
+        out = "["; n = 0
+        for (i = 1; i <= NF; i++) if ($i != "") { out = out (n++ ? "," : "") "\"" $i "\"" }
+        print out "]"
+    }'
+}
+
+# Wake the app and wait until the host has created the eventgrid_extension system key (Flex Consumption
+# scales to zero; the first start after a deployment takes a little while).
+attempt=0
+until az rest --method post \
+        --uri "${AZURE_FUNCTION_APP_ID}/host/default/listKeys?api-version=2023-12-01" \
+        --query "systemKeys.eventgrid_extension" --output tsv 2>/dev/null | grep -q .; do
+    attempt=$((attempt + 1))
+    if [ "$attempt" -gt 30 ]; then
+        echo "postdeploy: the eventgrid_extension key did not appear; is an Event Grid trigger deployed? Re-run: azd hooks run postdeploy" >&2
+        exit 1
+    fi
+    curl --silent --output /dev/null --max-time 10 "https://$(az functionapp show --ids "$AZURE_FUNCTION_APP_ID" --query defaultHostName --output tsv)/" || true
+    sleep 10
+done
+
+echo "postdeploy: creating Event Grid subscriptions to $AZURE_FUNCTION_APP_NAME"
+az deployment sub create \
+    --name "defender-ai-enforcer-events-${AZURE_ENV_NAME:-default}" \
+    --subscription "$AZURE_SUBSCRIPTION_ID" \
+    --location "$AZURE_LOCATION" \
+    --template-file infra/events.bicep \
+    --parameters hostingResourceGroupName="$AZURE_RESOURCE_GROUP" \
+                 functionAppName="$AZURE_FUNCTION_APP_NAME" \
+                 storageAccountName="$AZURE_STORAGE_ACCOUNT_NAME" \
+                 deadLetterContainerName="$ENFORCER_DEAD_LETTER_CONTAINER" \
+                 vendingTopicName="$ENFORCER_VENDING_TOPIC_NAME" \
+                 policyTopicName="${ENFORCER_POLICY_TOPIC_NAME:-}" \
+                 managedSubscriptionIds="$(csv_to_json "${ENFORCER_MANAGED_SUBSCRIPTION_IDS:-}")" \
+                 eventsResourceGroupName="$ENFORCER_EVENTS_RESOURCE_GROUP" \
+                 resourceEventsTopicName="$ENFORCER_RESOURCE_EVENTS_TOPIC_NAME" \
+                 extraPolicyDefinitionIds="$(csv_to_json "${ENFORCER_POLICY_DEFINITION_IDS:-}")" \
+    --only-show-errors --output none

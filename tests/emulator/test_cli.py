@@ -1,0 +1,90 @@
+"""The emulator's CLI hook: argument parsing, fault wiring, and a real run stopped by an event."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import re
+import threading
+import time
+
+import pytest
+import requests
+
+from enforcer.emulator.cli import add_arguments, fault_config_from_args, resolve_subscription, run
+from enforcer.emulator.fleet import build_fleet
+
+MEMBERS = [s.member for s in build_fleet(5, 0.4, seed=1)]
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_defaults():
+    args = parse()
+    assert (args.port, args.subscriptions, args.drift, args.seed) == (8181, 25, 0.2, 1)
+    faults = fault_config_from_args(args, MEMBERS)
+    assert faults.require_auth is True
+    assert (faults.latency_ms, faults.throttle_fraction, faults.error_fraction) == (0.0, 0.0, 0.0)
+
+
+def test_fault_flags_resolve_ids_and_display_names():
+    first, second = MEMBERS[0], MEMBERS[1]
+    args = parse(
+        "--latency-ms", "50",
+        "--throttle-fraction", "0.1",
+        "--retry-after", "3",
+        "--error-fraction", "0.05",
+        "--forbid", f"{first.display_name},{second.subscription_id}",
+        "--fail-extension", f"{first.display_name}:AIModelScanner",
+        "--resource-graph-lag", "30",
+        "--resource-graph-unavailable",
+        "--no-auth-check",
+    )  # fmt: skip
+    faults = fault_config_from_args(args, MEMBERS)
+    assert faults.forbidden == {first.subscription_id: "write", second.subscription_id: "write"}
+    assert list(faults.fail_extensions[first.subscription_id]) == ["AIModelScanner"]
+    assert (faults.latency_ms, faults.throttle_fraction, faults.retry_after_seconds) == (50, 0.1, 3)
+    assert faults.resource_graph_unavailable and faults.resource_graph_lag_seconds == 30
+    assert faults.require_auth is False
+
+
+def test_unknown_subscription_reference_is_an_error():
+    with pytest.raises(ValueError, match="sub-0099"):
+        resolve_subscription("sub-0099", MEMBERS)
+    with pytest.raises(ValueError, match="SUB:EXT"):
+        fault_config_from_args(parse("--fail-extension", "AIModelScanner"), MEMBERS)
+
+
+def test_run_serves_the_seeded_fleet_until_stopped():
+    args = parse("--port", "0", "--subscriptions", "4", "--drift", "0.5", "--disable", "sub-0002")
+    stop, out = threading.Event(), io.StringIO()
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(run(args, stop=stop, out=out)))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while "Set ENFORCER_ARM_ENDPOINT=" not in out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        text = out.getvalue()
+        found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", text)
+        assert found is not None, text
+        url = found.group(1)
+        listed = requests.get(
+            f"{url}/subscriptions?api-version=2022-12-01", headers={"Authorization": "Bearer t"}
+        ).json()
+        states = {s["displayName"]: s["state"] for s in listed["value"]}
+        assert states == {"sub-0001": "Enabled", "sub-0002": "Disabled", "sub-0003": "Enabled", "sub-0004": "Enabled"}
+        assert "4 subscriptions: " in text
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert result == [0]
+    assert "ARM emulator stopped." in out.getvalue()
+
+
+def test_run_rejects_a_bad_reference_with_exit_code_2():
+    assert run(parse("--port", "0", "--subscriptions", "2", "--forbid", "nope"), stop=threading.Event()) == 2

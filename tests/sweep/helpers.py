@@ -1,0 +1,97 @@
+"""Builders for the sweep tests: real emulator and Azurite over loopback, recording notifier."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from enforcer.arm import ArmGateway, RetrySettings
+from enforcer.audit import AuditStore
+from enforcer.decision import decide
+from enforcer.emulator import Emulator
+from enforcer.models import ExtensionState, Outcome, PricingState, RunSummary
+from enforcer.settings import Settings
+from enforcer.wiring import Services, build_services
+
+# Enough attempts that 30 % throttling never exhausts them (0.3^13 per call); short backoff for 5xx.
+PATIENT_RETRY = RetrySettings(total=12, backoff_factor=0.05, backoff_max=0.5)
+
+STANDARD_ALL_ON = {
+    "pricingTier": "Standard",
+    "extensions": [
+        {"name": "AIPromptEvidence", "isEnabled": "True"},
+        {"name": "AIPromptSharingWithPurview", "isEnabled": "True"},
+        {"name": "AIModelScanner", "isEnabled": "True"},
+    ],
+}
+COMPLIANT_AI = {
+    "pricingTier": "Standard",
+    "extensions": [
+        {"name": "AIPromptEvidence", "isEnabled": "True"},
+        {"name": "AIPromptSharingWithPurview", "isEnabled": "False"},
+        {"name": "AIModelScanner", "isEnabled": "True"},
+    ],
+}
+
+
+class RecordingNotifier:
+    """Keeps what it was asked to send; answers like the Teams notifier."""
+
+    def __init__(self) -> None:
+        self.outcome_cards: list[Outcome] = []
+        self.digests: list[tuple[RunSummary, list[Outcome]]] = []
+
+    def notify_outcome(self, outcome: Outcome) -> str:
+        self.outcome_cards.append(outcome)
+        return "sent"
+
+    def notify_digest(self, summary: RunSummary, outcomes: Sequence[Outcome]) -> str:
+        self.digests.append((summary, list(outcomes)))
+        return "sent"
+
+
+def sweep_settings(
+    emulator: Emulator, audit: AuditStore | None = None, storage: str | None = None, **env: str
+) -> Settings:
+    values = {"ENFORCER_ARM_ENDPOINT": emulator.url, **env}
+    if audit is not None:
+        assert storage is not None
+        values.update(
+            ENFORCER_STORAGE=storage, ENFORCER_AUDIT_TABLE=audit.audit_table, ENFORCER_RUNS_TABLE=audit.runs_table
+        )
+    return Settings.from_env(values)
+
+
+def sweep_services(
+    emulator: Emulator,
+    *,
+    audit: AuditStore | None = None,
+    storage: str | None = None,
+    notifier: Any = None,
+    budget_seconds: float | None = None,
+    retry: RetrySettings = PATIENT_RETRY,
+    **env: str,
+) -> Services:
+    settings = sweep_settings(emulator, audit, storage, **env)
+    if budget_seconds is not None:
+        # Below the setting's minimum of 10 s on purpose: tests spend a budget in about a second.
+        settings = dataclasses.replace(settings, sweep_time_budget_seconds=budget_seconds)  # type: ignore[arg-type]
+    arm = ArmGateway(settings.arm_endpoint, retry=retry)
+    return build_services(settings, arm=arm, audit=audit, notifier=notifier)
+
+
+def stored_state(emulator: Emulator, sub: str) -> PricingState:
+    props = emulator.pricing(sub)["properties"]
+    return PricingState(
+        tier=props["pricingTier"],
+        extensions=tuple(ExtensionState(e["name"], e["isEnabled"] == "True") for e in props.get("extensions") or []),
+    )
+
+
+def is_compliant(emulator: Emulator, sub: str, settings: Settings) -> bool:
+    return decide(stored_state(emulator, sub), settings.desired) is None
+
+
+def extensions(emulator: Emulator, sub: str) -> Mapping[str, str]:
+    return {e["name"]: e["isEnabled"] for e in emulator.pricing(sub)["properties"].get("extensions") or []}

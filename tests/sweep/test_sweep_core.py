@@ -1,0 +1,87 @@
+"""The sweep's pure parts, with literals."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from enforcer.models import Component, ComponentSetting, DesiredState, ExtensionState, PricingState
+from enforcer.resource_graph import pricing_from_row, rows_to_pricings
+from enforcer.sweep import batches, compliant_per_graph, resume_point, rotate
+
+DESIRED = DesiredState(
+    (
+        Component("prompt_evidence", "AIPromptEvidence", ComponentSetting.ON),
+        Component("data_security", "AIPromptSharingWithPurview", ComponentSetting.UNMANAGED),
+        Component("model_security", "AIModelScanner", ComponentSetting.ON),
+    )
+)
+A, B, C, D = "aaaa", "bbbb", "cccc", "dddd"
+
+
+def test_rotate_starts_after_the_resume_point_and_wraps():
+    assert rotate([C, A, D, B], None) == [A, B, C, D]
+    assert rotate([C, A, D, B], B) == [C, D, A, B]
+    assert rotate([C, A, D, B], D) == [A, B, C, D]
+
+
+def test_rotate_when_the_resume_point_has_gone():
+    assert rotate([A, C, D], "bbbb") == [C, D, A]
+    assert rotate([A, B], "zzzz") == [A, B]
+
+
+@given(st.sets(st.text(alphabet="0123456789abcdef", min_size=1, max_size=4)), st.text(max_size=4) | st.none())
+def test_rotate_is_a_permutation_of_the_sorted_ids(ids, resume_after):
+    rotated = rotate(list(ids), resume_after)
+    assert sorted(rotated) == sorted(ids)
+    if resume_after is not None and any(i > resume_after for i in ids):
+        assert rotated[0] == min(i for i in ids if i > resume_after)
+
+
+def test_resume_point_is_the_last_started_id_or_the_previous_point():
+    assert resume_point([C, D, A], 2, B) == D
+    assert resume_point([C, D, A], 0, B) == B
+    assert resume_point([], 0, None) is None
+
+
+def test_batches_hold_at_most_the_limit():
+    ids = [f"{i:04d}" for i in range(2501)]
+    sizes = [len(b) for b in batches(ids)]
+    assert sizes == [1000, 1000, 501]
+    assert [s for b in batches(ids) for s in b] == ids
+
+
+def test_rows_become_pricing_states():
+    row = {
+        "subscriptionId": A.upper(),
+        "pricingTier": "standard",
+        "extensions": [
+            {"name": "AIPromptEvidence", "isEnabled": "true"},
+            {"name": "AIModelScanner", "isEnabled": False},
+        ],
+    }
+    assert pricing_from_row(row) == PricingState(
+        "Standard", (ExtensionState("AIPromptEvidence", True), ExtensionState("AIModelScanner", False))
+    )
+    assert pricing_from_row({"pricingTier": "Free", "extensions": None}) == PricingState("Free")
+    assert pricing_from_row({"pricingTier": ""}) is None
+    assert pricing_from_row({"pricingTier": "Standard", "extensions": "oops"}) is None
+    assert pricing_from_row({"pricingTier": "Standard", "extensions": [{"isEnabled": "True"}]}) is None
+
+
+def test_rows_for_other_subscriptions_are_ignored():
+    rows = [{"subscriptionId": A, "pricingTier": "Free"}, {"subscriptionId": "other", "pricingTier": "Free"}, "junk"]
+    assert rows_to_pricings(rows, [A.upper(), B]) == {A: PricingState("Free")}
+
+
+def test_only_rows_needing_no_change_skip_the_arm_get():
+    compliant = PricingState(
+        "Standard", (ExtensionState("AIPromptEvidence", True), ExtensionState("AIModelScanner", True))
+    )
+    failed_extension = PricingState(
+        "Standard",
+        (ExtensionState("AIPromptEvidence", True, "Failed"), ExtensionState("AIModelScanner", True)),
+    )
+    pricings = {A: compliant, B: PricingState("Free"), C: None, "eeee": failed_extension}
+    # D has no row at all: a candidate too.
+    assert compliant_per_graph([A, B, C, D, "eeee"], pricings, DESIRED) == {A: compliant}
