@@ -56,13 +56,13 @@ def classify(error: AzureError, *, action: str, subscription_id: str) -> Enforce
         return EnforcementError(
             ErrorKind.UNAUTHENTICATED,
             f"Could not get a token to {action} on subscription {sub}: {str(error)[:_MAX_DETAIL]}. "
-            "Check the app's managed identity (or your `az login`) and the tenant.",
+            "Fix: check the app's managed identity (or your `az login`) and the tenant.",
         )
     if not isinstance(error, HttpResponseError):
         return EnforcementError(
             ErrorKind.UNEXPECTED,
             f"Could not reach Azure Resource Manager to {action} on subscription {sub}: "
-            f"{str(error)[:_MAX_DETAIL]}. The next event or sweep retries.",
+            f"{str(error)[:_MAX_DETAIL]}. Fix: none needed if it was transient; the next event or sweep retries.",
         )
     status = error.status_code or 0
     code, detail = _error_code_and_message(error)
@@ -71,22 +71,21 @@ def classify(error: AzureError, *, action: str, subscription_id: str) -> Enforce
         return EnforcementError(
             ErrorKind.UNAUTHENTICATED,
             f"Azure Resource Manager refused the token to {action} on subscription {sub} ({code or status}). "
-            "Check the identity's tenant and that the token is for https://management.azure.com.",
+            "Fix: check the identity's tenant and that the token is for https://management.azure.com.",
         )
     if status == 403:
         needed = "Reader (or Security Reader)" if action.startswith("read") else SECURITY_ADMIN
         return EnforcementError(
             ErrorKind.FORBIDDEN,
-            f"Permission denied to {action} on subscription {sub} ({code or 'Forbidden'}). "
-            f"Grant the enforcer's identity the {needed} role on the subscription or its management group "
-            "(Owner, or Security Admin plus User Access Administrator, where enabled components must assign roles). "
-            f"ARM said: {detail}",
+            f"Permission denied to {action} on subscription {sub} ({code or 'Forbidden'}); ARM said: {detail} "
+            f"Fix: grant the enforcer's identity the {needed} role on the subscription or its management group "
+            "(Owner, or Security Admin plus User Access Administrator, where enabled components must assign roles).",
         )
     if status == 404 and code_lower in ("subscriptionnotfound", "invalidsubscriptionid", ""):
         return EnforcementError(
             ErrorKind.SUBSCRIPTION_NOT_FOUND,
             f"Subscription {sub} was not found, or the enforcer's identity cannot see it. "
-            "Check the id, and that the identity has Reader on the subscription.",
+            "Fix: check the id, and that the identity has Reader on the subscription.",
         )
     if code_lower in ("readonlydisabledsubscription", "subscriptionnotregistered") or (
         "disabled" in code_lower and "subscription" in code_lower
@@ -94,31 +93,32 @@ def classify(error: AzureError, *, action: str, subscription_id: str) -> Enforce
         return EnforcementError(
             ErrorKind.SUBSCRIPTION_DISABLED,
             f"Subscription {sub} is disabled and read-only, so the plan cannot be changed. "
-            "Re-enable the subscription, or exclude it (ENFORCER_EXCLUDE_SUBSCRIPTIONS) if it is being retired.",
+            "Fix: re-enable the subscription, or exclude it (ENFORCER_EXCLUDE_SUBSCRIPTIONS) if it is being retired.",
         )
     if code_lower in ("missingsubscriptionregistration", "subscriptionnotregisteredforresourceprovider"):
         return EnforcementError(
             ErrorKind.PROVIDER_NOT_REGISTERED,
             f"The Microsoft.Security resource provider is not registered on subscription {sub}, and the enforcer "
-            "could not register it. Run `az provider register --namespace Microsoft.Security "
-            f"--subscription {sub}` or let the identity register providers (Contributor). ARM said: {detail}",
+            f"could not register it; ARM said: {detail} Fix: run `az provider register --namespace Microsoft.Security "
+            f"--subscription {sub}` or let the identity register providers (Contributor).",
         )
     if status == 409 and OPERATION_IN_PROGRESS in detail.lower():
         return EnforcementError(
             ErrorKind.CONFLICT,
             f"Another Defender plan update was still in progress on subscription {sub} after retries with backoff. "
-            "Nothing was changed; the next event or sweep retries.",
+            "Nothing was changed. Fix: none needed; the next event or sweep retries.",
         )
     if status == 429:
         return EnforcementError(
             ErrorKind.THROTTLED,
             f"Azure Resource Manager kept throttling requests to {action} on subscription {sub} (429) "
-            "after honouring Retry-After. The next sweep retries; lower ENFORCER_SWEEP_CONCURRENCY if this persists.",
+            "after honouring Retry-After. "
+            "Fix: the next sweep retries; lower ENFORCER_SWEEP_CONCURRENCY if this persists.",
         )
     return EnforcementError(
         ErrorKind.UNEXPECTED,
         f"Azure Resource Manager answered {status} {code} to {action} on subscription {sub}: {detail}. "
-        "The next event or sweep retries.",
+        "Fix: the next event or sweep retries; if it persists, check Azure status and the identity.",
     )
 
 
@@ -127,7 +127,7 @@ def extension_failure_message(subscription_id: str, failures: list[tuple[str, st
     listed = "; ".join(f"{name}: {message[:_MAX_DETAIL]}" for name, message in failures)
     return (
         f"The plan is Standard on subscription {subscription_id}, but these components failed: {listed}. "
-        "Components that assign roles to Defender's own identities need the enforcer to hold Owner "
+        "Fix: components that assign roles to Defender's own identities need the enforcer to hold Owner "
         "(or User Access Administrator) at that scope; check the component's prerequisites "
         "(e.g. a Purview licence for data security). The next sweep retries."
     )

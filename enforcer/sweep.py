@@ -62,6 +62,9 @@ class SweepError(RuntimeError):
 class SweepResult:
     outcomes: list[Outcome]
     summary: RunSummary
+    # Seconds spent per phase: "inventory" (list, scope, stored inventory, resume point), "checks" (Resource
+    # Graph, GETs and PUTs), "records" (audit records, inventory, run summary, digest card).
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 # -- pure helpers ----------------------------------------------------------------------------------
@@ -457,6 +460,7 @@ def sweep(
     graph = ResourceGraphGateway(services.arm) if owns_graph else resource_graph
     try:
         plan, listing_error = _plan(services, inventory, dry_run=dry_run)
+        timings = {"inventory": clock() - started}
         if dry_run:
             plan.notes.append("dry run: nothing written to Azure; resume point and inventory left as they were")
         run.total = len(plan.new) + len(plan.rest)
@@ -467,10 +471,13 @@ def sweep(
             if services.audit is not None:
                 services.audit.record_run(summary)
             raise SweepError(f"sweep {run_id} could not start: {listing_error.message}", summary)
+        checks_started = clock()
         try:
             started_rest, stopped, stats = _execute(run, plan, graph if settings.use_resource_graph else None)
         finally:
             run.finish()
+        records_started = clock()
+        timings["checks"] = records_started - checks_started
         order = plan.new + plan.rest
         outcomes = [run.outcomes[s] for s in order if s in run.outcomes]
         plan.calls["resourcegraph.resources"] = stats.requests
@@ -506,16 +513,18 @@ def sweep(
                 o.notification = f"digest: {result}"
             if services.audit is not None:
                 services.audit.record_outcomes(notify)
+        timings["records"] = clock() - records_started
         logger.info(
-            "sweep %s: %d subscription(s) in %.1f s, counts=%s arm_calls=%s complete=%s",
+            "sweep %s: %d subscription(s) in %.1f s (%s), counts=%s arm_calls=%s complete=%s",
             run_id,
             len(outcomes),
             summary.duration_ms / 1000,
+            ", ".join(f"{phase} {seconds:.1f} s" for phase, seconds in timings.items()),
             summary.counts,
             summary.arm_calls,
             summary.complete,
         )
-        return SweepResult(outcomes, summary)
+        return SweepResult(outcomes, summary, timings)
     finally:
         if owns_graph and graph is not None:
             graph.close()
