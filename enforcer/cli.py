@@ -52,9 +52,9 @@ def cmd_enforce(args: argparse.Namespace) -> int:
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
-    from enforcer.emulator import cli as emulator_cli
+    from enforcer.emulator.cli import run
 
-    return emulator_cli.run(args)
+    return run(args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -87,9 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     emulator = commands.add_parser("emulator", help="run the local ARM emulator (loopback only)")
     try:
-        from enforcer.emulator import cli as emulator_cli
+        from enforcer.emulator.cli import add_arguments
 
-        emulator_cli.add_arguments(emulator)
+        add_arguments(emulator)
     except ImportError:  # pragma: no cover - the emulator ships with the package
         pass
     emulator.set_defaults(func=cmd_emulator)

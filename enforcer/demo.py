@@ -37,7 +37,8 @@ def _table_row(o: Any) -> str:
         on = sorted(e.name.replace("AI", "", 1) for e in s.extensions if e.enabled)
         return f"{s.tier:8} {'+'.join(on) or '(none)'}"
 
-    return f"{(o.subscription_name or o.subscription_id[:8]):22} {o.outcome.value:17} {state(o.before):42} {state(o.after)}"
+    name = o.subscription_name or o.subscription_id[:8]
+    return f"{name:22} {o.outcome.value:17} {state(o.before):42} {state(o.after)}"
 
 
 @contextlib.contextmanager

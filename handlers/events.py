@@ -11,7 +11,6 @@ from collections import OrderedDict
 from typing import Any
 
 from enforcer.events import EnforceRequest, Route, envelope_from_function_event, parse_event
-
 from enforcer.models import Outcome, OutcomeKind, Trigger
 from enforcer.service import utc_now_iso
 from enforcer.wiring import Services, publish
@@ -33,6 +32,10 @@ class _RecentEvents:
         self._capacity = capacity
         self._ids: OrderedDict[str, str] = OrderedDict()
         self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._ids.clear()
 
     def seen(self, event_id: str) -> str | None:
         with self._lock:

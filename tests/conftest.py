@@ -1,12 +1,12 @@
 """Shared fixtures live in tests/fixtures/*; each module registers its own."""
 
+import pytest
+
 pytest_plugins = [
     "tests.fixtures.emulator",
     "tests.fixtures.azurite",
     "tests.fixtures.webhook",
 ]
-
-import pytest
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,13 @@ def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ENFORCER_")}
     full_env.update(env)
     return subprocess.run(
-        [sys.executable, "-m", "enforcer", *args], capture_output=True, text=True, env=full_env, cwd=ROOT, timeout=120
+        [sys.executable, "-m", "enforcer", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
     )
 
 
@@ -76,8 +82,14 @@ def test_bad_usage_exits_2():
 
 def test_publish_refuses_plain_http_to_a_remote_topic_without_a_traceback():
     result = run_cli(
-        "publish-subscription-created", "--endpoint", "http://topic.example.com/api/events",
-        "--subscription", str(uuid.uuid4()), "--key", "k3y-secret", env={},
+        "publish-subscription-created",
+        "--endpoint",
+        "http://topic.example.com/api/events",
+        "--subscription",
+        str(uuid.uuid4()),
+        "--key",
+        "k3y-secret",
+        env={},
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -86,7 +98,11 @@ def test_publish_refuses_plain_http_to_a_remote_topic_without_a_traceback():
 
 def test_publish_rejects_a_guid_with_trailing_newline():
     result = run_cli(
-        "publish-subscription-created", "--endpoint", "https://t.westeurope-1.eventgrid.azure.net/api/events",
-        "--subscription", f"{uuid.uuid4()}\n", env={},
+        "publish-subscription-created",
+        "--endpoint",
+        "https://t.westeurope-1.eventgrid.azure.net/api/events",
+        "--subscription",
+        f"{uuid.uuid4()}\n",
+        env={},
     )
     assert result.returncode == 2

@@ -33,12 +33,22 @@ def function_event(raw: dict[str, Any]) -> func.EventGridEvent | func.CloudEvent
     """What the Functions runtime hands the function for this JSON (see azure.functions.eventgrid.decode)."""
     if "specversion" in raw:
         return func.CloudEvent(
-            id=raw["id"], source=raw["source"], type=raw["type"], specversion=raw["specversion"],
-            data=raw.get("data"), time=_time(raw.get("time")), subject=raw.get("subject"),
+            id=raw["id"],
+            source=raw["source"],
+            type=raw["type"],
+            specversion=raw["specversion"],
+            data=raw.get("data"),
+            time=_time(raw.get("time")),
+            subject=raw.get("subject"),
         )
     return func.EventGridEvent(
-        id=raw["id"], data=raw["data"], topic=raw.get("topic", ""), subject=raw["subject"],
-        event_type=raw["eventType"], event_time=_time(raw.get("eventTime")), data_version=raw.get("dataVersion", ""),
+        id=raw["id"],
+        data=raw["data"],
+        topic=raw.get("topic", ""),
+        subject=raw["subject"],
+        event_type=raw["eventType"],
+        event_time=_time(raw.get("eventTime")),
+        data_version=raw.get("dataVersion", ""),
     )
 
 
@@ -52,7 +62,7 @@ def stack(emulator: Emulator, audit_store: AuditStore, webhook_sink: WebhookSink
     notifier = TeamsNotifier(webhook_sink.url, retry_total=1, total_timeout=5)
     services = services_for(emulator.url, audit=audit_store, notifier=notifier)
     runtime.use(services)
-    event_handlers._recent.__init__()  # a fresh process: no event ids remembered
+    event_handlers._recent.clear()  # a fresh process: no event ids remembered
     yield {"emulator": emulator, "audit": audit_store, "sink": webhook_sink, "services": services}
     runtime.use(None)
 
@@ -96,7 +106,7 @@ def test_same_event_delivered_three_times_gives_one_put_and_one_card(stack, app_
 
     app_functions["ai_account_created"](function_event(raw))
     app_functions["ai_account_created"](function_event(raw))
-    event_handlers._recent.__init__()  # another instance: only the audit store knows the event
+    event_handlers._recent.clear()  # another instance: only the audit store knows the event
     app_functions["ai_account_created"](function_event(raw))
 
     assert emulator.calls["pricings.put"] == 1
@@ -199,7 +209,9 @@ def test_audit_store_down_fails_the_invocation_so_event_grid_retries(stack, app_
     azurite.stop()
     try:
         with pytest.raises(Exception, match=r"(?i)audit|table"):
-            app_functions["ai_account_created"](function_event(sample("resource-write-cognitive-account.eventgrid.json")))
+            app_functions["ai_account_created"](
+                function_event(sample("resource-write-cognitive-account.eventgrid.json"))
+            )
     finally:
         azurite.start()
     # The retry (same event id) finds the plan already on and records it: nothing is lost.
@@ -227,7 +239,11 @@ def test_handle_event_cli_prints_ignored_and_rejected_with_reasons(emulator, tmp
     env["ENFORCER_ARM_ENDPOINT"] = emulator.url
     result = subprocess.run(
         [sys.executable, "-m", "enforcer", "handle-event", str(path), "--json"],
-        capture_output=True, text=True, env=env, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     outcomes = json.loads(result.stdout)

@@ -51,7 +51,7 @@ def test_hostile_events_never_crash_and_never_call_arm_unless_well_formed(emulat
     with contextlib.suppress(ValueError):  # already added by an earlier example
         emulator.add_subscription(SUBSCRIPTION)
     services = services_for(emulator.url, {"ENFORCER_MODE": "audit"})  # audit mode: even a valid event writes nothing
-    event_handlers._recent.__init__()
+    event_handlers._recent.clear()
     emulator.reset_calls()
 
     outcome = handle_raw_event(event, event_handlers.SUBSCRIPTION, services)

@@ -19,7 +19,9 @@ from enforcer.models import (
 ON, OFF, UNMANAGED = ComponentSetting.ON, ComponentSetting.OFF, ComponentSetting.UNMANAGED
 
 
-def desired(prompt: ComponentSetting = ON, data: ComponentSetting = UNMANAGED, model: ComponentSetting = ON):
+def desired(
+    prompt: ComponentSetting = ON, data: ComponentSetting = UNMANAGED, model: ComponentSetting = ON
+) -> DesiredState:
     return DesiredState(
         (
             Component("prompt_evidence", "AIPromptEvidence", prompt),
