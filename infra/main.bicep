@@ -1,7 +1,7 @@
 // Defender for AI Enforcer: hosting (Function App on Flex Consumption, storage, monitoring, Key Vault,
 // Event Grid topics) and the wiring in each managed subscription. Deployed by `azd provision` at
 // subscription scope. Management-group parts (role assignments, audit policy) live in mg/main.bicep and
-// the event subscriptions in events.bicep: azd hooks deploy both (see docs/deploy.md).
+// the event subscriptions in events.bicep: azd hooks deploy both (see README.md, "Deploy to Azure").
 targetScope = 'subscription'
 
 // ---------------------------------------------------------------------------------------------------

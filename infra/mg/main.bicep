@@ -11,7 +11,7 @@ param principalId string
   'SecurityAdmin'
   'Owner'
 ])
-@description('Role that writes Microsoft.Security/pricings (see docs/deploy.md for the trade-off).')
+@description('Role that writes Microsoft.Security/pricings (see README.md, "Deploy to Azure", for the trade-off).')
 param pricingRole string = 'SecurityAdmin'
 
 @maxLength(24)
