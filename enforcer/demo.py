@@ -41,6 +41,16 @@ def _table_row(o: Any) -> str:
     return f"{name:22} {o.outcome.value:17} {state(o.before):42} {state(o.after)}"
 
 
+def _audit_line(services: Any) -> str:
+    """Read back what the run wrote to the audit store (Azurite), as `python -m enforcer status` would."""
+    latest = getattr(services.audit, "latest_outcomes", None)
+    if latest is None:
+        return "Audit store: not configured (Azurite not available), nothing recorded"
+    records = latest()
+    settings = services.settings
+    return f"Audit store: {len(records)} subscriptions recorded in table {settings.audit_table} (Azurite, in memory)"
+
+
 @contextlib.contextmanager
 def _local_stack(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
     from enforcer.emulator import Emulator, FaultConfig
@@ -100,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
             subscriptions = [s.subscription_id for s in inventory]
             print(f"ARM emulator at {emulator.url} with {len(subscriptions)} subscriptions")
             outcomes, summary = run_enforcement(services, subscriptions, kind="demo")
+            audited = _audit_line(services)
         finally:
             services.close()
 
@@ -114,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         print()
         print(summary_line(outcomes))
         print(f"ARM calls: {json.dumps(summary.arm_calls, sort_keys=True)}")
+        print(audited)
         OUT_DIR.mkdir(exist_ok=True)
         (OUT_DIR / "demo-outcomes.json").write_text(json.dumps([o.to_dict() for o in outcomes], indent=2))
         print(f"Outcomes saved to {OUT_DIR / 'demo-outcomes.json'}")

@@ -40,7 +40,11 @@ def _error_code_and_message(error: HttpResponseError) -> tuple[str, str]:
             message = str(inner.get("message", "") or "")
         except (ValueError, AttributeError):
             pass
-    return code, (message or str(error.reason or ""))[:_MAX_DETAIL]
+    return code, _clip(message or str(error.reason or ""))
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
 
 
 def is_operation_in_progress(status_code: int, body: str) -> bool:
