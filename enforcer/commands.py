@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from enforcer.output import EXIT_FAILED, EXIT_OK, EXIT_USAGE, exit_code, outcomes_json, outcomes_table, summary_line
 from enforcer.settings import ConfigError, Settings, is_guid
@@ -129,7 +130,8 @@ def cmd_handle_event(args: argparse.Namespace) -> int:
 
     from enforcer.events import Route, load_events
     from enforcer.models import Mode
-    from enforcer.wiring import build_cli_services
+    from enforcer.service import utc_now_iso
+    from enforcer.wiring import build_cli_services, finish_run, new_run_id
     from handlers.events import handle_raw_event
 
     text = sys.stdin.read() if args.file == "-" else _read(args.file)
@@ -144,8 +146,10 @@ def cmd_handle_event(args: argparse.Namespace) -> int:
     if args.dry_run:
         settings = dataclasses.replace(settings, mode=Mode.AUDIT)
     services = build_cli_services(settings)
+    run_id, started_at, started = new_run_id("event"), utc_now_iso(), time.perf_counter()
     try:
         outcomes = [handle_raw_event(event, Route.ANY, services) for event in events]
+        finish_run(services, run_id, "event", started_at=started_at, started=started, outcomes=outcomes)
     finally:
         services.close()
     if args.json:

@@ -249,3 +249,22 @@ def test_handle_event_cli_prints_ignored_and_rejected_with_reasons(emulator, tmp
     outcomes = json.loads(result.stdout)
     assert [o["outcome"] for o in outcomes] == ["remediated", "ignored", "rejected"]
     assert all(o["reason"] for o in outcomes[1:])
+
+
+def test_function_app_refuses_to_run_without_an_audit_store(app_functions, monkeypatch):
+    from enforcer.settings import ConfigError
+
+    monkeypatch.delenv("ENFORCER_STORAGE", raising=False)
+    runtime.use(None)
+    with pytest.raises(ConfigError, match="ENFORCER_STORAGE must be set"):
+        app_functions["ai_account_created"](function_event(sample("resource-write-cognitive-account.eventgrid.json")))
+
+
+def test_function_app_reports_a_bad_setting_by_name(app_functions, monkeypatch):
+    from enforcer.settings import ConfigError
+
+    monkeypatch.setenv("ENFORCER_STORAGE", "UseDevelopmentStorage=true")
+    monkeypatch.setenv("ENFORCER_PROMPT_EVIDENCE", "maybe")
+    runtime.use(None)
+    with pytest.raises(ConfigError, match="ENFORCER_PROMPT_EVIDENCE='maybe'"):
+        app_functions["subscription_created"](function_event(sample("subscription-created-vending.cloudevents.json")))
