@@ -5,6 +5,7 @@ Tests build `Services` with real local servers (emulator, Azurite, webhook sink)
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -83,7 +84,13 @@ def publish(services: Services, outcomes: Sequence[Outcome]) -> None:
     for o in notify:
         o.notification = "pending"
     if services.audit is not None:
-        services.audit.record_outcomes(outcomes)
+        try:
+            services.audit.record_outcomes(outcomes)
+        except Exception:
+            # The invocation fails and is retried, but what was already done must not vanish: keep it in the logs.
+            for o in outcomes:
+                logger.error("audit write failed; outcome kept in the log: %s", json.dumps(o.to_dict()))
+            raise
     if services.notifier is None:
         return
     for o in notify:
