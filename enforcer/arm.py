@@ -20,6 +20,7 @@ from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy
 from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 
+from enforcer.closing import ClosesOnExit
 from enforcer.errors import EnforcementError, classify, is_operation_in_progress
 from enforcer.models import PLAN_NAME, ExtensionState, PricingState
 from enforcer.settings import is_loopback_host
@@ -113,7 +114,7 @@ def pricing_to_sdk(target: PricingState) -> Any:
     )
 
 
-class ArmGateway:
+class ArmGateway(ClosesOnExit):
     """The ARM calls the enforcer makes. Thread-safe; one instance per process is enough."""
 
     def __init__(
@@ -194,12 +195,6 @@ class ArmGateway:
                 client.close()
         if self._transport is not None and self._transport.session is not None:
             self._transport.session.close()
-
-    def __enter__(self) -> ArmGateway:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- calls ------------------------------------------------------------------------------------
     def get_pricing(self, subscription_id: str) -> PricingState:

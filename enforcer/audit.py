@@ -24,8 +24,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final
 
 from azure.core.exceptions import (
     AzureError,
@@ -36,6 +35,7 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
+from enforcer.closing import ClosesOnExit
 from enforcer.models import ErrorKind, FieldChange, Mode, Outcome, OutcomeKind, PricingState, RunSummary, Trigger
 from enforcer.redact import connection_string_secrets, install_redaction
 from enforcer.settings import ConfigError, Settings, validate_endpoint
@@ -324,7 +324,7 @@ def _is_table_missing(exc: HttpResponseError) -> bool:
     return code == "TableNotFound" or (isinstance(exc, ResourceNotFoundError) and "TableNotFound" in str(exc))
 
 
-class AuditStore:
+class AuditStore(ClosesOnExit):
     """The audit and runs tables. Clients and tables are created on first use; use as a context manager."""
 
     def __init__(
@@ -546,11 +546,3 @@ class AuditStore:
                     close()
                 self._credential = None
                 self._owns_credential = False
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()

@@ -14,8 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Sequence
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from azure.core import PipelineClient
@@ -32,6 +31,7 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.core.rest import HttpRequest
 
 from enforcer.cards import digest_card, needs_digest, outcome_card, serialize_message, teams_message
+from enforcer.closing import ClosesOnExit
 from enforcer.models import Outcome, OutcomeKind, RunSummary
 from enforcer.redact import install_redaction
 from enforcer.settings import ConfigError, Settings, is_loopback_host
@@ -112,7 +112,7 @@ class _TeamsRetryPolicy(RetryPolicy[Any, Any]):
         return bool(super().is_retry(settings, response))
 
 
-class TeamsNotifier:
+class TeamsNotifier(ClosesOnExit):
     """Sends cards to one webhook. Thread-safe; create once per process and `close()` at the end."""
 
     # POST is retried: a card that arrives twice beats a card lost. Read errors are not retried (the
@@ -244,11 +244,3 @@ class TeamsNotifier:
             if self._client is not None:
                 self._client.close()
                 self._client = None
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
