@@ -18,97 +18,34 @@ import argparse
 import multiprocessing as mp
 import os
 import platform
-import resource
 import sys
-import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from typing import Any
+
+# In a module of their own: a spawned child cannot import functions from a package's __main__.
+from benchmarks.workers import emulator_host, naive_child, sweep_child
+from enforcer.devtools.azurite import AzuriteError, AzuriteProcess
 
 TARGET_SPEEDUP = 30.0
 TARGET_WALL_SECONDS = 30.0
 TARGET_RSS_MB = 200.0
 
 
-# -- child processes ---------------------------------------------------------------------------------
-
-
-def _emulator_host(conn: Connection, n: int, drift: float, seed: int, latency_ms: float) -> None:
-    """Run the emulator and answer the parent's commands: url, ids, calls, reset, redrift, stop."""
-    from enforcer.emulator import Emulator, FaultConfig
-    from enforcer.emulator.fleet import COMPLIANT, build_fleet
-
-    emulator = Emulator(FaultConfig(latency_ms=latency_ms)).start()
-    emulator.seed_fleet(n, drift, seed)
-    ids = sorted(s.member.subscription_id for s in build_fleet(n, drift, seed))
-    conn.send(emulator.url)
-    while True:
-        command = conn.recv()
-        if command == "ids":
-            conn.send(ids)
-        elif command == "calls":
-            conn.send(dict(emulator.calls))
-        elif command == "reset":
-            emulator.reset_calls()
-            conn.send(None)
-        elif command == "redrift":
-            # The same drift as seeded, so that every sweep variant has the same work to do.
-            drifted = [s for s in build_fleet(n, drift, seed) if s.member.drift_kind != COMPLIANT]
-            for seeded in drifted:
-                emulator.set_pricing(seeded.member.subscription_id, "AI", seeded.ai_pricing)
-            conn.send(len(drifted))
-        else:
-            conn.send(None)
-            break
-    emulator.stop()
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
-def _sweep_child(conn: Connection, url: str, concurrency: int, storage: str | None) -> None:
-    from enforcer.audit import AuditStore
-    from enforcer.settings import Settings
-    from enforcer.sweep import sweep
-    from enforcer.wiring import build_services
-
-    env = {"ENFORCER_ARM_ENDPOINT": url, "ENFORCER_SWEEP_CONCURRENCY": str(concurrency)}
-    if storage:
-        env.update(ENFORCER_STORAGE=storage, ENFORCER_AUDIT_TABLE="BenchAudit", ENFORCER_RUNS_TABLE="BenchRuns")
-    settings = Settings.from_env(env)
-    audit = AuditStore.from_settings(settings)
-    services = build_services(settings, audit=audit)
-    started = time.perf_counter()
-    result = sweep(services)
-    wall = time.perf_counter() - started
-    services.close()
-    conn.send(
-        {
-            "wall": wall,
-            "rss_mb": _peak_rss_mb(),
-            "summary": result.summary.to_dict(),
-            "timings": result.timings,
-        }
-    )
-
-
-def _naive_child(conn: Connection, url: str, ids: list[str]) -> None:
-    from enforcer.arm import ArmGateway
-
-    with ArmGateway(url) as arm:
-        started = time.perf_counter()
-        for sub in ids:
-            arm.get_pricing(sub)
-        wall = time.perf_counter() - started
-    conn.send({"wall": wall, "rss_mb": _peak_rss_mb()})
+def _receive(conn: Connection, process: BaseProcess) -> Any:
+    """The child's answer; raises instead of waiting forever when the child died."""
+    while not conn.poll(0.5):
+        if not process.is_alive():
+            raise RuntimeError(f"benchmark process {process.name} exited with code {process.exitcode}")
+    return conn.recv()
 
 
 def _in_child(target: Callable[..., None], *args: Any) -> dict[str, Any]:
     parent, child = mp.Pipe()
     process = mp.get_context("spawn").Process(target=target, args=(child, *args))
     process.start()
-    answer: dict[str, Any] = parent.recv()
+    answer: dict[str, Any] = _receive(parent, process)
     process.join()
     return answer
 
@@ -167,7 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="time only N GETs of the naive loop and extrapolate (default: run it over the whole fleet)",
     )
-    parser.add_argument("--no-azurite", action="store_true", help="skip the run with the audit store on Azurite")
+    parser.add_argument("--no-azurite", action="store_true", help="skip the runs with the audit store on Azurite")
+    parser.add_argument("--no-events", action="store_true", help="skip the event handler figures (issue 4)")
     args = parser.parse_args(argv)
 
     n = args.subscriptions
@@ -176,45 +114,54 @@ def main(argv: list[str] | None = None) -> int:
         f"fleet: {n} subscriptions, {args.drift:.0%} drifted, {args.latency_ms:g} ms per ARM call "
         f"(emulator in its own process); sweep concurrency {args.concurrency}"
     )
+    print(
+        "      (a quarter of the seeded drift is Purview turned on, which the default ENFORCER_DATA_SECURITY=unmanaged "
+        "accepts: those count as compliant)"
+    )
     sys.stdout.flush()
 
+    azurite = None if args.no_azurite else _start_azurite()
     host, host_end = mp.Pipe()
     emulator = mp.get_context("spawn").Process(
-        target=_emulator_host, args=(host_end, n, args.drift, args.seed, args.latency_ms)
+        target=emulator_host, args=(host_end, n, args.drift, args.seed, args.latency_ms)
     )
     emulator.start()
-    url: str = host.recv()
+    url: str = _receive(host, emulator)
 
     def ask(command: str) -> Any:
         host.send(command)
-        return host.recv()
+        return _receive(host, emulator)
 
     try:
         ask("reset")
-        sweep_a = _in_child(_sweep_child, url, args.concurrency, None)
+        sweep_a = _in_child(sweep_child, url, args.concurrency, None)
         calls_a = ask("calls")
         print()
         _print_sweep("(a) sweep, no audit store", sweep_a, calls_a)
         sys.stdout.flush()
 
-        if not args.no_azurite:
-            _sweep_with_azurite(ask, url, args.concurrency)
+        if azurite is not None:
+            _sweep_with_audit(ask, url, args.concurrency, azurite.connection_string)
 
         ask("reset")
-        steady = _in_child(_sweep_child, url, args.concurrency, None)
+        steady = _in_child(sweep_child, url, args.concurrency, None)
         _print_sweep("(a'') second sweep, fleet already compliant (no audit store)", steady, ask("calls"))
         sys.stdout.flush()
 
         ids: list[str] = ask("ids")
         sample = ids[: args.naive_sample] if 0 < args.naive_sample < n else ids
         ask("reset")
-        naive = _in_child(_naive_child, url, sample)
+        naive = _in_child(naive_child, url, sample)
         naive_calls = ask("calls")
         naive_wall = naive["wall"] * n / len(sample)
         how = "measured" if len(sample) == n else f"EXTRAPOLATED from {len(sample)} GETs ({naive['wall']:.1f} s)"
         print("(b) naive loop: one pricings GET per subscription, sequential (no listing, no audit)")
         print(f"    wall {naive_wall:.1f} s ({how}); peak RSS {naive['rss_mb']:.0f} MB")
         print(f"    ARM calls received by the emulator: {_calls_text(naive_calls)}")
+    except BaseException:
+        if azurite is not None:
+            azurite.stop()
+        raise
     finally:
         ask("stop")
         emulator.join()
@@ -232,29 +179,38 @@ def main(argv: list[str] | None = None) -> int:
         f"    <= {TARGET_RSS_MB:.0f} MB peak RSS: {sweep_a['rss_mb']:.0f} MB - "
         f"{_verdict(sweep_a['rss_mb'] <= TARGET_RSS_MB)}"
     )
+    sys.stdout.flush()
+
+    try:
+        if not args.no_events:
+            # Issue 4's figures: handler overhead per event and ARM calls per event kind (benchmarks/events.py).
+            from benchmarks import events
+
+            events.run(latency_ms=args.latency_ms, storage=azurite.connection_string if azurite else None)
+    finally:
+        if azurite is not None:
+            azurite.stop()
     return 0
 
 
-def _sweep_with_azurite(ask: Callable[[str], Any], url: str, concurrency: int) -> None:
-    from enforcer.devtools.azurite import AzuriteError, AzuriteProcess
+def _sweep_with_audit(ask: Callable[[str], Any], url: str, concurrency: int, storage: str) -> None:
+    ask("redrift")
+    ask("reset")
+    run = _in_child(sweep_child, url, concurrency, storage)
+    _print_sweep("(a') sweep, audit store on Azurite (same drift restored)", run, ask("calls"))
+    records = run["timings"].get("records", 0.0)
+    written = sum(run["summary"]["counts"].values())
+    if records:
+        print(f"    audit: {written} records in {records:.1f} s ({written / records:.0f} records/s)")
+    sys.stdout.flush()
 
+
+def _start_azurite() -> AzuriteProcess | None:
     try:
-        azurite = AzuriteProcess().start()
+        return AzuriteProcess().start()
     except AzuriteError as error:
-        print(f"(a') sweep with the audit store: skipped, Azurite did not start ({error})")
-        return
-    try:
-        ask("redrift")
-        ask("reset")
-        run = _in_child(_sweep_child, url, concurrency, azurite.connection_string)
-        _print_sweep("(a') sweep, audit store on Azurite (same drift restored)", run, ask("calls"))
-        records = run["timings"].get("records", 0.0)
-        written = sum(run["summary"]["counts"].values())
-        if records:
-            print(f"    audit: {written} records in {records:.1f} s ({written / records:.0f} records/s)")
-        sys.stdout.flush()
-    finally:
-        azurite.stop()
+        print(f"Azurite did not start ({error}): runs with the audit store are skipped")
+        return None
 
 
 if __name__ == "__main__":

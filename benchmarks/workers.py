@@ -1,0 +1,78 @@
+"""The benchmark's child processes: the emulator host, one sweep, the naive loop (see benchmarks/__main__.py)."""
+
+from __future__ import annotations
+
+import resource
+import time
+from multiprocessing.connection import Connection
+
+
+def emulator_host(conn: Connection, n: int, drift: float, seed: int, latency_ms: float) -> None:
+    """Run the emulator and answer the parent's commands: url, ids, calls, reset, redrift, stop."""
+    from enforcer.emulator import Emulator, FaultConfig
+    from enforcer.emulator.fleet import COMPLIANT, build_fleet
+
+    emulator = Emulator(FaultConfig(latency_ms=latency_ms)).start()
+    emulator.seed_fleet(n, drift, seed)
+    ids = sorted(s.member.subscription_id for s in build_fleet(n, drift, seed))
+    conn.send(emulator.url)
+    while True:
+        command = conn.recv()
+        if command == "ids":
+            conn.send(ids)
+        elif command == "calls":
+            conn.send(dict(emulator.calls))
+        elif command == "reset":
+            emulator.reset_calls()
+            conn.send(None)
+        elif command == "redrift":
+            # The same drift as seeded, so that every sweep variant has the same work to do.
+            drifted = [s for s in build_fleet(n, drift, seed) if s.member.drift_kind != COMPLIANT]
+            for seeded in drifted:
+                emulator.set_pricing(seeded.member.subscription_id, "AI", seeded.ai_pricing)
+            conn.send(len(drifted))
+        else:
+            conn.send(None)
+            break
+    emulator.stop()
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def sweep_child(conn: Connection, url: str, concurrency: int, storage: str | None) -> None:
+    from enforcer.audit import AuditStore
+    from enforcer.settings import Settings
+    from enforcer.sweep import sweep
+    from enforcer.wiring import build_services
+
+    env = {"ENFORCER_ARM_ENDPOINT": url, "ENFORCER_SWEEP_CONCURRENCY": str(concurrency)}
+    if storage:
+        env.update(ENFORCER_STORAGE=storage, ENFORCER_AUDIT_TABLE="BenchAudit", ENFORCER_RUNS_TABLE="BenchRuns")
+    settings = Settings.from_env(env)
+    audit = AuditStore.from_settings(settings)
+    services = build_services(settings, audit=audit)
+    started = time.perf_counter()
+    result = sweep(services)
+    wall = time.perf_counter() - started
+    services.close()
+    conn.send(
+        {
+            "wall": wall,
+            "rss_mb": _peak_rss_mb(),
+            "summary": result.summary.to_dict(),
+            "timings": result.timings,
+        }
+    )
+
+
+def naive_child(conn: Connection, url: str, ids: list[str]) -> None:
+    from enforcer.arm import ArmGateway
+
+    with ArmGateway(url) as arm:
+        started = time.perf_counter()
+        for sub in ids:
+            arm.get_pricing(sub)
+        wall = time.perf_counter() - started
+    conn.send({"wall": wall, "rss_mb": _peak_rss_mb()})
