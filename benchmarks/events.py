@@ -20,6 +20,7 @@ from typing import Any
 
 from enforcer.arm import ArmGateway, RetrySettings
 from enforcer.emulator import Emulator, FaultConfig
+from enforcer.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT
 from enforcer.events import Route
 from enforcer.settings import Settings
 from enforcer.wiring import Services, build_services
@@ -27,14 +28,6 @@ from handlers import events as event_handlers
 
 SAMPLES = Path(__file__).resolve().parents[1] / "tests" / "data" / "events"
 SAMPLE_SUBSCRIPTION = "5f2c9a1e-3b7d-4c6a-9e8f-1a2b3c4d5e6f"
-COMPLIANT = {
-    "pricingTier": "Standard",
-    "extensions": [
-        {"name": "AIPromptEvidence", "isEnabled": "True"},
-        {"name": "AIPromptSharingWithPurview", "isEnabled": "False"},
-        {"name": "AIModelScanner", "isEnabled": "True"},
-    ],
-}
 
 
 class TimedArm(ArmGateway):

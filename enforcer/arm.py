@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +84,14 @@ class SubscriptionInfo:
 
 
 @dataclass(frozen=True)
+class SubscriptionListing:
+    """Every subscription the subscriptions API returned, and the pages it took."""
+
+    subscriptions: list[SubscriptionInfo]
+    pages: int
+
+
+@dataclass(frozen=True)
 class RetrySettings:
     total: int = 6
     backoff_factor: float = 0.8
@@ -135,7 +142,8 @@ class ArmGateway(ClosesOnExit):
         self._subscriptions: SubscriptionClient | None = None
 
     # -- wiring -----------------------------------------------------------------------------------
-    def _get_credential(self) -> TokenCredential:
+    def credential(self) -> TokenCredential:
+        """The token credential every client of this gateway uses (built lazily)."""
         if self._credential is None:
             from urllib.parse import urlsplit
 
@@ -147,7 +155,8 @@ class ArmGateway(ClosesOnExit):
                 self._credential = DefaultAzureCredential()
         return self._credential
 
-    def _client_kwargs(self) -> dict[str, Any]:
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for an azure-mgmt client sharing this gateway's session, auth and retry policies."""
         import requests
         from azure.core.pipeline.transport import RequestsTransport
 
@@ -157,7 +166,7 @@ class ArmGateway(ClosesOnExit):
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             self._transport = RequestsTransport(session=session, session_owner=False)
-        credential = self._get_credential()
+        credential = self.credential()
         return {
             "base_url": self.endpoint,
             "transport": self._transport,
@@ -177,7 +186,7 @@ class ArmGateway(ClosesOnExit):
             if self._security is None:
                 from azure.mgmt.security import SecurityCenter
 
-                self._security = SecurityCenter(self._get_credential(), _UNUSED_SUBSCRIPTION, **self._client_kwargs())
+                self._security = SecurityCenter(self.credential(), _UNUSED_SUBSCRIPTION, **self.client_kwargs())
             return self._security
 
     @property
@@ -186,7 +195,7 @@ class ArmGateway(ClosesOnExit):
             if self._subscriptions is None:
                 from azure.mgmt.resource.subscriptions import SubscriptionClient
 
-                self._subscriptions = SubscriptionClient(self._get_credential(), **self._client_kwargs())
+                self._subscriptions = SubscriptionClient(self.credential(), **self.client_kwargs())
             return self._subscriptions
 
     def close(self) -> None:
@@ -217,17 +226,22 @@ class ArmGateway(ClosesOnExit):
             sub = self.subscriptions.subscriptions.get(subscription_id)
         except AzureError as error:
             raise classify(error, action="read the subscription", subscription_id=subscription_id) from error
-        return _subscription_info(sub)
+        return subscription_info_from_sdk(sub)
 
-    def list_subscriptions(self) -> Iterator[SubscriptionInfo]:
+    def list_subscriptions(self) -> SubscriptionListing:
+        """Every subscription the identity can see, following nextLink pages."""
+        subscriptions: list[SubscriptionInfo] = []
+        pages = 0
         try:
-            for sub in self.subscriptions.subscriptions.list():
-                yield _subscription_info(sub)
+            for page in self.subscriptions.subscriptions.list().by_page():
+                pages += 1
+                subscriptions.extend(subscription_info_from_sdk(sub) for sub in page)
         except AzureError as error:
             raise classify(error, action="list subscriptions", subscription_id="(all)") from error
+        return SubscriptionListing(subscriptions, pages)
 
 
-def _subscription_info(sub: Any) -> SubscriptionInfo:
+def subscription_info_from_sdk(sub: Any) -> SubscriptionInfo:
     return SubscriptionInfo(
         subscription_id=str(sub.subscription_id).lower(),
         display_name=sub.display_name,
@@ -243,6 +257,7 @@ __all__ = [
     "LocalEmulatorCredential",
     "RetrySettings",
     "SubscriptionInfo",
+    "SubscriptionListing",
     "pricing_from_sdk",
     "pricing_to_sdk",
     "scope_id",

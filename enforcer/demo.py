@@ -105,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         arm = ArmGateway(settings.arm_endpoint, retry=RetrySettings(total=4, backoff_factor=0.2, backoff_max=2))
         services = build_cli_services(settings, arm=arm)
         try:
-            inventory = list(arm.list_subscriptions())
+            inventory = arm.list_subscriptions().subscriptions
             services.enforcer.directory.remember(inventory)  # names, states and tags from one list call
             subscriptions = [s.subscription_id for s in inventory]
             print(f"ARM emulator at {emulator.url} with {len(subscriptions)} subscriptions")

@@ -10,15 +10,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final, Self
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
 
-from enforcer.arm import ArmGateway, SubscriptionInfo, _subscription_info
-from enforcer.errors import EnforcementError, classify
+from enforcer.errors import EnforcementError
 from enforcer.settings import Settings, validate_endpoint
 
 if TYPE_CHECKING:
@@ -35,27 +33,6 @@ _RETRY_METHODS: Final = frozenset({"HEAD", "GET", "PUT", "DELETE", "OPTIONS", "T
 
 class InventoryError(RuntimeError):
     """The inventory could not be read or written; the message names the table and the status only."""
-
-
-@dataclass(frozen=True)
-class Listing:
-    """Every subscription the subscriptions API returned, and the pages it took."""
-
-    subscriptions: list[SubscriptionInfo]
-    pages: int
-
-
-def list_subscriptions(arm: ArmGateway) -> Listing:
-    """All subscriptions visible to the identity, following nextLink pages; raises EnforcementError on failure."""
-    subscriptions: list[SubscriptionInfo] = []
-    pages = 0
-    try:
-        for page in arm.subscriptions.subscriptions.list().by_page():
-            pages += 1
-            subscriptions.extend(_subscription_info(sub) for sub in page)
-    except AzureError as error:
-        raise classify(error, action="list subscriptions", subscription_id="(all)") from error
-    return Listing(subscriptions, pages)
 
 
 def chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
@@ -170,4 +147,4 @@ class InventoryStore:
         self.close()
 
 
-__all__ = ["EnforcementError", "InventoryError", "InventoryStore", "Listing", "chunks", "list_subscriptions"]
+__all__ = ["EnforcementError", "InventoryError", "InventoryStore", "chunks"]

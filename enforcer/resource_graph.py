@@ -136,14 +136,13 @@ class ResourceGraphGateway:
             if self._client is None:
                 from azure.mgmt.resourcegraph import ResourceGraphClient
 
-                # TODO(lead): a public ArmGateway accessor for the credential and client kwargs.
-                kwargs = self._arm._client_kwargs()
+                kwargs = self._arm.client_kwargs()
                 kwargs["retry_policy"] = ArmRetryPolicy(
                     retry_total=self._retry.total,
                     retry_backoff_factor=self._retry.backoff_factor,
                     retry_backoff_max=self._retry.backoff_max,
                 )
-                self._client = ResourceGraphClient(self._arm._get_credential(), **kwargs)
+                self._client = ResourceGraphClient(self._arm.credential(), **kwargs)
             return self._client
 
     def close(self) -> None:

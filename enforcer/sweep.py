@@ -31,7 +31,7 @@ from typing import Final
 from enforcer.arm import SubscriptionInfo
 from enforcer.decision import decide
 from enforcer.errors import EnforcementError
-from enforcer.inventory import InventoryError, InventoryStore, list_subscriptions
+from enforcer.inventory import InventoryError, InventoryStore
 from enforcer.models import DesiredState, ErrorKind, Mode, Outcome, OutcomeKind, PricingState, RunSummary, Trigger
 from enforcer.resource_graph import MAX_SUBSCRIPTIONS_PER_QUERY, PricingRows, ResourceGraphError, ResourceGraphGateway
 from enforcer.scope import exclusion_by_id, exclusion_by_metadata
@@ -228,7 +228,7 @@ def _plan(
     listing_error: EnforcementError | None = None
     infos: dict[str, SubscriptionInfo | None] = {}
     try:
-        listing = list_subscriptions(services.arm)
+        listing = services.arm.list_subscriptions()
         calls["subscriptions.list"] = listing.pages
         infos = {info.subscription_id: info for info in listing.subscriptions}
     except EnforcementError as error:

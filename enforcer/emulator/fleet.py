@@ -35,6 +35,18 @@ class SeededSubscription:
     ai_pricing: dict[str, Any]  # the stored properties of pricings/AI
 
 
+# The AI plan as the enforcer's defaults want it (prompt evidence and model security on, Purview off).
+COMPLIANT_EXTENSIONS: dict[str, str] = {
+    "AIPromptEvidence": "True",
+    "AIPromptSharingWithPurview": "False",
+    "AIModelScanner": "True",
+}
+COMPLIANT_AI_PRICING: dict[str, Any] = {
+    "pricingTier": "Standard",
+    "extensions": [{"name": n, "isEnabled": v} for n, v in COMPLIANT_EXTENSIONS.items()],
+}
+
+
 def _standard(extensions: dict[str, str] | None) -> dict[str, Any]:
     props: dict[str, Any] = {
         "pricingTier": "Standard",
@@ -50,7 +62,7 @@ def _standard(extensions: dict[str, str] | None) -> dict[str, Any]:
 
 def ai_pricing_for(kind: str, rng: random.Random) -> dict[str, Any]:
     """The AI plan's stored properties for one drift kind."""
-    compliant = {"AIPromptEvidence": "True", "AIPromptSharingWithPurview": "False", "AIModelScanner": "True"}
+    compliant = COMPLIANT_EXTENSIONS
     if kind == COMPLIANT:
         return _standard(compliant)
     if kind == FREE_DRIFT:

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from enforcer.emulator import Emulator, FaultConfig
+from enforcer.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT
 from enforcer.emulator.server import CLIENT_OBJECT_ID
 
 pytestmark = pytest.mark.integration
@@ -22,14 +23,6 @@ ARG_QUERY = (
     "securityresources | where type =~ 'microsoft.security/pricings' and name =~ 'AI' "
     "| project subscriptionId, pricingTier = tostring(properties.pricingTier), extensions = properties.extensions"
 )
-COMPLIANT = {
-    "pricingTier": "Standard",
-    "extensions": [
-        {"name": "AIPromptEvidence", "isEnabled": "True"},
-        {"name": "AIPromptSharingWithPurview", "isEnabled": "False"},
-        {"name": "AIModelScanner", "isEnabled": "True"},
-    ],
-}
 
 
 @pytest.fixture

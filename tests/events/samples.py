@@ -22,3 +22,13 @@ def sample(name: str) -> dict[str, Any]:
     events = load_events((SAMPLES_DIR / name).read_text(encoding="utf-8"))
     assert len(events) == 1 and isinstance(events[0], dict), name
     return copy.deepcopy(events[0])
+
+
+def host_decoded(raw: dict[str, Any]) -> Any:
+    """The func.EventGridEvent / func.CloudEvent the Python worker hands a function for this JSON."""
+    import json
+
+    from azure.functions.eventgrid import EventGridEventInConverter
+    from azure.functions.meta import Datum
+
+    return EventGridEventInConverter.decode(Datum(json.dumps(raw), "json"), trigger_metadata=None)

@@ -10,15 +10,6 @@ from enforcer.wiring import Services, build_services
 
 FAST_RETRY = RetrySettings(total=4, backoff_factor=0.05, backoff_max=0.5)
 
-COMPLIANT_AI = {
-    "pricingTier": "Standard",
-    "extensions": [
-        {"name": "AIPromptEvidence", "isEnabled": "True"},
-        {"name": "AIPromptSharingWithPurview", "isEnabled": "False"},
-        {"name": "AIModelScanner", "isEnabled": "True"},
-    ],
-}
-
 
 def settings_for(url: str, **env: str) -> Settings:
     return Settings.from_env({"ENFORCER_ARM_ENDPOINT": url, **env})

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from enforcer.emulator import FaultConfig
-from tests.integration.helpers import COMPLIANT_AI
+from enforcer.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT_AI
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,9 @@ import uuid
 import pytest
 
 from enforcer.emulator import FaultConfig
+from enforcer.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT_AI
 from enforcer.models import ErrorKind, OutcomeKind, Trigger
-from tests.integration.helpers import COMPLIANT_AI, extensions_of, services_for
+from tests.integration.helpers import extensions_of, services_for
 
 pytestmark = pytest.mark.integration
 

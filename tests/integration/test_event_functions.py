@@ -1,55 +1,28 @@
-"""The Event Grid functions as the host would run them: real func.EventGridEvent / func.CloudEvent objects
-built from Microsoft's documented samples, against the ARM emulator, Azurite and a local Teams sink."""
+"""The Event Grid functions as the host would run them: real func.EventGridEvent / func.CloudEvent objects,
+decoded from Microsoft's documented samples by the worker's own converter, against the ARM emulator,
+Azurite and a local Teams sink."""
 
 from __future__ import annotations
 
-import datetime
 import json
 from collections.abc import Iterator
 from typing import Any
 
-import azure.functions as func
 import pytest
 
 from enforcer.arm import SubscriptionInfo
 from enforcer.audit import AuditStore
 from enforcer.devtools.webhook_sink import WebhookSink
 from enforcer.emulator import Emulator
+from enforcer.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT_AI
 from enforcer.models import OutcomeKind
 from enforcer.teams import TeamsNotifier
 from handlers import events as event_handlers
 from handlers import runtime
-from tests.events.samples import SUBSCRIPTION, sample
-from tests.integration.helpers import COMPLIANT_AI, services_for
+from tests.events.samples import SUBSCRIPTION, host_decoded, sample
+from tests.integration.helpers import services_for
 
 pytestmark = pytest.mark.integration
-
-
-def _time(value: Any) -> datetime.datetime | None:
-    return datetime.datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else None
-
-
-def function_event(raw: dict[str, Any]) -> func.EventGridEvent | func.CloudEvent:
-    """What the Functions runtime hands the function for this JSON (see azure.functions.eventgrid.decode)."""
-    if "specversion" in raw:
-        return func.CloudEvent(
-            id=raw["id"],
-            source=raw["source"],
-            type=raw["type"],
-            specversion=raw["specversion"],
-            data=raw.get("data"),
-            time=_time(raw.get("time")),
-            subject=raw.get("subject"),
-        )
-    return func.EventGridEvent(
-        id=raw["id"],
-        data=raw["data"],
-        topic=raw.get("topic", ""),
-        subject=raw["subject"],
-        event_type=raw["eventType"],
-        event_time=_time(raw.get("eventTime")),
-        data_version=raw.get("dataVersion", ""),
-    )
 
 
 @pytest.fixture
@@ -79,7 +52,7 @@ def test_cognitive_services_write_enables_the_plan(stack, app_functions, schema)
     warm_directory(stack)
     emulator.reset_calls()
 
-    app_functions["ai_account_created"](function_event(sample(f"resource-write-cognitive-account.{schema}.json")))
+    app_functions["ai_account_created"](host_decoded(sample(f"resource-write-cognitive-account.{schema}.json")))
 
     assert emulator.pricing(SUBSCRIPTION, "AI")["properties"]["pricingTier"] == "Standard"
     assert sum(emulator.calls.values()) <= 2
@@ -94,7 +67,7 @@ def test_cold_instance_reads_subscription_metadata_once_before_writing(stack, ap
     emulator.add_subscription(SUBSCRIPTION, display_name="ai-team")
     emulator.reset_calls()
 
-    app_functions["ai_account_created"](function_event(sample("resource-write-cognitive-account.eventgrid.json")))
+    app_functions["ai_account_created"](host_decoded(sample("resource-write-cognitive-account.eventgrid.json")))
 
     assert dict(emulator.calls) == {"pricings.get": 1, "subscriptions.get": 1, "pricings.put": 1}
 
@@ -104,10 +77,10 @@ def test_same_event_delivered_three_times_gives_one_put_and_one_card(stack, app_
     emulator.add_subscription(SUBSCRIPTION, display_name="ai-team")
     raw = sample("resource-write-cognitive-account.eventgrid.json")
 
-    app_functions["ai_account_created"](function_event(raw))
-    app_functions["ai_account_created"](function_event(raw))
+    app_functions["ai_account_created"](host_decoded(raw))
+    app_functions["ai_account_created"](host_decoded(raw))
     event_handlers._recent.clear()  # another instance: only the audit store knows the event
-    app_functions["ai_account_created"](function_event(raw))
+    app_functions["ai_account_created"](host_decoded(raw))
 
     assert emulator.calls["pricings.put"] == 1
     assert len(stack["sink"].messages) == 1
@@ -122,7 +95,7 @@ def test_irrelevant_writes_cause_no_arm_call(stack, app_functions, name):
     emulator.add_subscription(SUBSCRIPTION)
     emulator.reset_calls()
 
-    app_functions["ai_account_created"](function_event(sample(name)))
+    app_functions["ai_account_created"](host_decoded(sample(name)))
 
     assert sum(emulator.calls.values()) == 0
     assert stack["sink"].messages == []
@@ -132,7 +105,7 @@ def test_exempt_subscription_is_not_written(stack, app_functions):
     emulator = stack["emulator"]
     emulator.add_subscription(SUBSCRIPTION, tags={"defender-ai-exempt": "research sandbox"})
 
-    app_functions["ai_account_created"](function_event(sample("resource-write-cognitive-account.eventgrid.json")))
+    app_functions["ai_account_created"](host_decoded(sample("resource-write-cognitive-account.eventgrid.json")))
 
     assert emulator.calls["pricings.put"] == 0
     (record,) = stack["audit"].latest_outcomes(SUBSCRIPTION)
@@ -147,7 +120,7 @@ def test_out_of_scope_subscription_is_not_touched(emulator, audit_store, app_fun
     services = services_for(emulator.url, {"ENFORCER_SUBSCRIPTIONS": other}, audit=audit_store)
     runtime.use(services)
     try:
-        app_functions["ai_account_created"](function_event(sample("resource-write-cognitive-account.eventgrid.json")))
+        app_functions["ai_account_created"](host_decoded(sample("resource-write-cognitive-account.eventgrid.json")))
     finally:
         runtime.use(None)
     assert sum(emulator.calls.values()) == 0
@@ -180,7 +153,7 @@ def test_new_subscription_events_enforce_and_mark_new(stack, app_functions, name
     emulator = stack["emulator"]
     emulator.add_subscription(SUBSCRIPTION, display_name="fresh")
 
-    app_functions["subscription_created"](function_event(sample(name)))
+    app_functions["subscription_created"](host_decoded(sample(name)))
 
     assert emulator.pricing(SUBSCRIPTION, "AI")["properties"]["pricingTier"] == "Standard"
     (record,) = stack["audit"].latest_outcomes(SUBSCRIPTION)
@@ -191,14 +164,14 @@ def test_new_subscription_events_enforce_and_mark_new(stack, app_functions, name
 def test_unrelated_policy_is_ignored(stack, app_functions):
     emulator = stack["emulator"]
     emulator.add_subscription(SUBSCRIPTION)
-    app_functions["subscription_created"](function_event(sample("policy-state-created-unrelated.eventgrid.json")))
+    app_functions["subscription_created"](host_decoded(sample("policy-state-created-unrelated.eventgrid.json")))
     assert sum(emulator.calls.values()) == 0
 
 
 def test_compliant_subscription_event_sends_no_card(stack, app_functions):
     emulator = stack["emulator"]
     emulator.add_subscription(SUBSCRIPTION, pricing=COMPLIANT_AI)
-    app_functions["ai_account_created"](function_event(sample("resource-write-cognitive-account.cloudevents.json")))
+    app_functions["ai_account_created"](host_decoded(sample("resource-write-cognitive-account.cloudevents.json")))
     assert emulator.calls["pricings.put"] == 0
     assert stack["sink"].messages == []
 
@@ -209,13 +182,11 @@ def test_audit_store_down_fails_the_invocation_so_event_grid_retries(stack, app_
     azurite.stop()
     try:
         with pytest.raises(Exception, match=r"(?i)audit|table"):
-            app_functions["ai_account_created"](
-                function_event(sample("resource-write-cognitive-account.eventgrid.json"))
-            )
+            app_functions["ai_account_created"](host_decoded(sample("resource-write-cognitive-account.eventgrid.json")))
     finally:
         azurite.start()
     # The retry (same event id) finds the plan already on and records it: nothing is lost.
-    app_functions["ai_account_created"](function_event(sample("resource-write-cognitive-account.eventgrid.json")))
+    app_functions["ai_account_created"](host_decoded(sample("resource-write-cognitive-account.eventgrid.json")))
     (record,) = stack["audit"].latest_outcomes(SUBSCRIPTION)
     assert record.outcome in ("compliant", "remediated")
 
@@ -257,7 +228,7 @@ def test_function_app_refuses_to_run_without_an_audit_store(app_functions, monke
     monkeypatch.delenv("ENFORCER_STORAGE", raising=False)
     runtime.use(None)
     with pytest.raises(ConfigError, match="ENFORCER_STORAGE must be set"):
-        app_functions["ai_account_created"](function_event(sample("resource-write-cognitive-account.eventgrid.json")))
+        app_functions["ai_account_created"](host_decoded(sample("resource-write-cognitive-account.eventgrid.json")))
 
 
 def test_function_app_reports_a_bad_setting_by_name(app_functions, monkeypatch):
@@ -267,4 +238,4 @@ def test_function_app_reports_a_bad_setting_by_name(app_functions, monkeypatch):
     monkeypatch.setenv("ENFORCER_PROMPT_EVIDENCE", "maybe")
     runtime.use(None)
     with pytest.raises(ConfigError, match="ENFORCER_PROMPT_EVIDENCE='maybe'"):
-        app_functions["subscription_created"](function_event(sample("subscription-created-vending.cloudevents.json")))
+        app_functions["subscription_created"](host_decoded(sample("subscription-created-vending.cloudevents.json")))

@@ -10,10 +10,11 @@ import pytest
 from enforcer.audit import AuditStore, AuditStoreError
 from enforcer.devtools.azurite import AzuriteProcess
 from enforcer.emulator import FaultConfig
+from enforcer.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT_AI
 from enforcer.teams import TeamsNotifier
 from enforcer.wiring import run_enforcement
 from tests.fixtures.azurite import FAST_RETRIES, unique_table_names
-from tests.integration.helpers import COMPLIANT_AI, services_for
+from tests.integration.helpers import services_for
 
 pytestmark = pytest.mark.integration
 

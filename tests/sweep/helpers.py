@@ -25,14 +25,6 @@ STANDARD_ALL_ON = {
         {"name": "AIModelScanner", "isEnabled": "True"},
     ],
 }
-COMPLIANT_AI = {
-    "pricingTier": "Standard",
-    "extensions": [
-        {"name": "AIPromptEvidence", "isEnabled": "True"},
-        {"name": "AIPromptSharingWithPurview", "isEnabled": "False"},
-        {"name": "AIModelScanner", "isEnabled": "True"},
-    ],
-}
 
 
 class RecordingNotifier:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -13,23 +10,10 @@ import pytest
 
 from enforcer.commands import _ProgressBar
 from enforcer.emulator import FaultConfig
+from tests.integration.test_cli import run_cli
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("ENFORCER_")}
-    full_env.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "enforcer", *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=ROOT,
-        timeout=120,
-    )
 
 
 def test_sweep_json_prints_every_outcome_and_exits_0(emulator):

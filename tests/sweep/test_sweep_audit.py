@@ -7,10 +7,11 @@ import uuid
 import pytest
 
 from enforcer.emulator import FaultConfig
+from enforcer.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT_AI
 from enforcer.inventory import InventoryStore
 from enforcer.models import OutcomeKind
 from enforcer.sweep import sweep
-from tests.sweep.helpers import COMPLIANT_AI, RecordingNotifier, is_compliant, sweep_services
+from tests.sweep.helpers import RecordingNotifier, is_compliant, sweep_services
 
 pytestmark = pytest.mark.integration
 
