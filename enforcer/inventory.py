@@ -11,11 +11,11 @@ import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Final, Self
+from typing import TYPE_CHECKING, Any, Final
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
 
+from enforcer.closing import ClosesOnExit
 from enforcer.errors import EnforcementError
 from enforcer.settings import Settings, validate_endpoint
 
@@ -46,7 +46,7 @@ def _describe(error: AzureError) -> str:
     return type(error).__name__
 
 
-class InventoryStore:
+class InventoryStore(ClosesOnExit):
     """Known subscription ids in the runs table. Create with `from_settings`; use as a context manager."""
 
     def __init__(self, storage: str, table: str, *, credential: TokenCredential | None = None) -> None:
@@ -137,14 +137,6 @@ class InventoryStore:
                 self._client.close()
                 self._client = None
             self._table_ready = False
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
 
 
 __all__ = ["EnforcementError", "InventoryError", "InventoryStore", "chunks"]

@@ -13,8 +13,9 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from types import TracebackType
 from typing import IO, Final, Self
+
+from enforcer.closing import RunsWhileEntered
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ def azurite_table_binary(repo_root: Path = REPO_ROOT) -> Path:
     return binary
 
 
-class AzuriteProcess:
+class AzuriteProcess(RunsWhileEntered):
     """One `azurite-table` process on 127.0.0.1; in memory unless `location` is given.
 
     `stop()` and `start()`/`restart()` keep the port, so a client built from `connection_string` works again
@@ -144,14 +145,6 @@ class AzuriteProcess:
     def restart(self, timeout: float = 30.0) -> Self:
         self.stop()
         return self.start(timeout)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,9 +18,10 @@ import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Final, Literal, Self
 from urllib.parse import urlsplit
+
+from enforcer.closing import RunsWhileEntered
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ class _SinkServer(ThreadingHTTPServer):
         self.sink = sink
 
 
-class WebhookSink:
+class WebhookSink(RunsWhileEntered):
     """Records every POST; answers according to `mode`. Start with `start()` or as a context manager."""
 
     def __init__(self, mode: Mode = "ok", *, retry_after: str = "1") -> None:
@@ -211,14 +212,6 @@ class WebhookSink:
     def stop(self) -> None:
         self._stop_listening()
         self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

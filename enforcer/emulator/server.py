@@ -30,10 +30,10 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from typing import Any, Final, cast
 from urllib.parse import parse_qs, quote, urlsplit
 
+from enforcer.closing import RunsWhileEntered
 from enforcer.emulator.faults import FaultConfig, FaultDraws
 from enforcer.emulator.fleet import FleetMember, build_fleet
 from enforcer.emulator.state import (
@@ -225,7 +225,7 @@ def _not_registered() -> ArmError:
     )
 
 
-class Emulator:
+class Emulator(RunsWhileEntered):
     """The ARM emulator: start it, seed subscriptions, set faults, then point the real SDK clients at `url`."""
 
     def __init__(
@@ -284,14 +284,6 @@ class Emulator:
             self._thread.join(timeout=5)
             self._thread = None
         logger.info("ARM emulator stopped")
-
-    def __enter__(self) -> Emulator:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     @property
     def url(self) -> str:
