@@ -18,7 +18,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _register_sweep(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Owned by the sweep (enforcer/sweep.py)."""
+    """`sweep`: the drift sweep from a terminal (enforcer/sweep.py)."""
     sweep = commands.add_parser("sweep", help="re-check every subscription in scope and repair drift (the timer's run)")
     sweep.add_argument("--dry-run", action="store_true", help="decide and report, never write (audit mode)")
     sweep.add_argument("--json", action="store_true", help="print a JSON array of outcomes")
