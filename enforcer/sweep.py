@@ -231,6 +231,8 @@ def _plan(
         listing = services.arm.list_subscriptions()
         calls["subscriptions.list"] = listing.pages
         infos = {info.subscription_id: info for info in listing.subscriptions}
+        # Event handlers in this process reuse the names, states and tags instead of reading them again.
+        services.enforcer.directory.remember(listing.subscriptions)
     except EnforcementError as error:
         listing_error = error
         notes.append(f"could not list subscriptions: {error.message}")

@@ -239,3 +239,18 @@ def test_function_app_reports_a_bad_setting_by_name(app_functions, monkeypatch):
     runtime.use(None)
     with pytest.raises(ConfigError, match="ENFORCER_PROMPT_EVIDENCE='maybe'"):
         app_functions["subscription_created"](host_decoded(sample("subscription-created-vending.cloudevents.json")))
+
+
+def test_after_a_sweep_an_ai_account_write_on_a_drifted_plan_costs_two_arm_calls(stack, app_functions):
+    from enforcer.sweep import run_sweep
+
+    emulator = stack["emulator"]
+    emulator.add_subscription(SUBSCRIPTION, display_name="ai-team", pricing=COMPLIANT_AI)
+    run_sweep(stack["services"])  # lists subscriptions; compliant per Resource Graph, so no call for this one
+    emulator.set_pricing(SUBSCRIPTION, "AI", {"pricingTier": "Free"})  # someone switches the plan off again
+    emulator.reset_calls()
+
+    app_functions["ai_account_created"](host_decoded(sample("resource-write-cognitive-account.eventgrid.json")))
+
+    assert dict(emulator.calls) == {"pricings.get": 1, "pricings.put": 1}
+    assert emulator.pricing(SUBSCRIPTION, "AI")["properties"]["pricingTier"] == "Standard"
