@@ -7,7 +7,6 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from enforcer.models import Mode
 from enforcer.output import EXIT_USAGE, exit_code, outcomes_json, outcomes_table, summary_line
 from enforcer.settings import ConfigError, Settings, is_guid
 
@@ -20,23 +19,10 @@ def _subscription_id(value: str) -> str:
     return value.strip().lower()
 
 
-def _load_settings(args: argparse.Namespace) -> Settings:
-    settings = Settings.from_env()
-    if getattr(args, "dry_run", False):
-        settings = _with_mode(settings, Mode.AUDIT)
-    return settings
-
-
-def _with_mode(settings: Settings, mode: Mode) -> Settings:
-    import dataclasses
-
-    return dataclasses.replace(settings, mode=mode)
-
-
 def cmd_enforce(args: argparse.Namespace) -> int:
     from enforcer.wiring import build_cli_services, run_enforcement
 
-    settings = _load_settings(args)
+    settings = Settings.from_env().for_dry_run(args.dry_run)
     services = build_cli_services(settings)
     try:
         outcomes, _summary = run_enforcement(services, args.subscription, kind="cli")

@@ -46,15 +46,11 @@ class _ProgressBar:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    import dataclasses
-
-    from enforcer.models import Mode, OutcomeKind
+    from enforcer.models import OutcomeKind
     from enforcer.sweep import SweepError, sweep
     from enforcer.wiring import build_cli_services
 
-    settings = Settings.from_env()
-    if args.dry_run:
-        settings = dataclasses.replace(settings, mode=Mode.AUDIT)
+    settings = Settings.from_env().for_dry_run(args.dry_run)
     services = build_cli_services(settings)
     try:
         result = sweep(services, dry_run=args.dry_run, progress=_ProgressBar() if sys.stderr.isatty() else None)
@@ -126,10 +122,7 @@ def _register_events(commands: argparse._SubParsersAction[argparse.ArgumentParse
 
 
 def cmd_handle_event(args: argparse.Namespace) -> int:
-    import dataclasses
-
     from enforcer.events import Route, load_events
-    from enforcer.models import Mode
     from enforcer.service import utc_now_iso
     from enforcer.wiring import build_cli_services, finish_run, new_run_id
     from handlers.events import handle_raw_event
@@ -142,10 +135,7 @@ def cmd_handle_event(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"not a valid event file: {error}", file=sys.stderr)
         return EXIT_USAGE
-    settings = Settings.from_env()
-    if args.dry_run:
-        settings = dataclasses.replace(settings, mode=Mode.AUDIT)
-    services = build_cli_services(settings)
+    services = build_cli_services(Settings.from_env().for_dry_run(args.dry_run))
     run_id, started_at, started = new_run_id("event"), utc_now_iso(), time.perf_counter()
     try:
         outcomes = [handle_raw_event(event, Route.ANY, services) for event in events]

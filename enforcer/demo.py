@@ -43,10 +43,9 @@ def _table_row(o: Any) -> str:
 
 def _audit_line(services: Any) -> str:
     """Read back what the run wrote to the audit store (Azurite), as `python -m enforcer status` would."""
-    latest = getattr(services.audit, "latest_outcomes", None)
-    if latest is None:
+    if services.audit is None:
         return "Audit store: not configured (Azurite not available), nothing recorded"
-    records = latest()
+    records = services.audit.latest_outcomes()
     settings = services.settings
     return f"Audit store: {len(records)} subscriptions recorded in table {settings.audit_table} (Azurite, in memory)"
 

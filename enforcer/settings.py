@@ -6,6 +6,7 @@ table, the Bicep app settings and the validation all come from one list.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
 import re
@@ -197,6 +198,10 @@ class Settings:
     sweep_concurrency: int = 16
     sweep_time_budget_seconds: int = 480
     use_resource_graph: bool = True
+
+    def for_dry_run(self, dry_run: bool) -> Settings:
+        """`--dry-run`: audit mode (decide and report, never write), whatever ENFORCER_MODE says."""
+        return dataclasses.replace(self, mode=Mode.AUDIT) if dry_run else self
 
     @property
     def arm_is_loopback(self) -> bool:

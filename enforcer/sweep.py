@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
@@ -205,11 +204,10 @@ def _read_inventory(store: InventoryStore | None, plan_notes: list[str]) -> set[
 def _previous_resume_point(services: Services, dry_run: bool, notes: list[str]) -> str | None:
     if dry_run:
         return None
-    latest_run = getattr(services.audit, "latest_run", None)
-    if not callable(latest_run):
+    if services.audit is None:
         return None
     try:
-        previous = latest_run(SWEEP_KIND)
+        previous = services.audit.latest_run(SWEEP_KIND)
     except Exception as error:  # a resume point is an optimisation: without it the sweep starts at the top
         logger.warning("cannot read the previous sweep: %s", type(error).__name__)
         notes.append(f"could not read the previous sweep ({type(error).__name__}): started from the beginning")
@@ -445,7 +443,7 @@ def sweep(
     settings = services.settings
     enforcer = services.enforcer
     if dry_run and settings.mode is not Mode.AUDIT:
-        settings = dataclasses.replace(settings, mode=Mode.AUDIT)
+        settings = settings.for_dry_run(dry_run)
         enforcer = Enforcer(settings, services.arm, services.enforcer.directory)
     kind = DRY_RUN_KIND if dry_run else SWEEP_KIND
     run_id = new_run_id("sweep")

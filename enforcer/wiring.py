@@ -12,19 +12,17 @@ import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from enforcer.arm import ArmGateway
 from enforcer.models import Outcome, RunSummary, Trigger
 from enforcer.service import Enforcer, utc_now_iso
 from enforcer.settings import Settings
 
+if TYPE_CHECKING:  # azure-data-tables is imported only when an audit store is configured (cold start)
+    from enforcer.audit import AuditStore
+
 logger = logging.getLogger(__name__)
-
-
-class AuditSink(Protocol):
-    def record_outcomes(self, outcomes: Sequence[Outcome]) -> object: ...
-    def record_run(self, summary: RunSummary) -> None: ...
 
 
 class Notifier(Protocol):
@@ -37,7 +35,7 @@ class Services:
     settings: Settings
     arm: ArmGateway
     enforcer: Enforcer
-    audit: AuditSink | None = None
+    audit: AuditStore | None = None
     notifier: Notifier | None = None
 
     def close(self) -> None:
@@ -52,7 +50,7 @@ def build_services(
     settings: Settings,
     *,
     arm: ArmGateway | None = None,
-    audit: AuditSink | None = None,
+    audit: AuditStore | None = None,
     notifier: Notifier | None = None,
 ) -> Services:
     """Wire adapters from settings. Audit store and notifier are only built here when not passed in."""
@@ -125,8 +123,8 @@ def run_enforcement(
     return outcomes, summary
 
 
-def _audit_and_notifier(settings: Settings) -> tuple[AuditSink | None, Notifier | None]:
-    audit: AuditSink | None = None
+def _audit_and_notifier(settings: Settings) -> tuple[AuditStore | None, Notifier | None]:
+    audit: AuditStore | None = None
     notifier: Notifier | None = None
     if settings.storage:
         from enforcer.audit import AuditStore

@@ -61,11 +61,10 @@ def _duplicate_of(services: Services, request: EnforceRequest) -> str | None:
     previous = _recent.seen(request.event_id)
     if previous is not None:
         return previous
-    finder = getattr(services.audit, "find_by_trigger", None)
-    if finder is None:
+    if services.audit is None:
         return None
-    record = finder(request.subscription_id, request.event_id)
-    return None if record is None else str(getattr(record, "outcome", "recorded"))
+    record = services.audit.find_by_trigger(request.subscription_id, request.event_id)
+    return None if record is None else record.outcome
 
 
 def handle_raw_event(raw: object, route: Route, services: Services) -> Outcome:

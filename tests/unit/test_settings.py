@@ -81,3 +81,11 @@ def test_every_setting_has_a_description_and_a_unique_name():
     names = [spec.name for spec in SETTINGS]
     assert len(names) == len(set(names))
     assert all(spec.description and spec.name.startswith("ENFORCER_") for spec in SETTINGS)
+
+
+def test_dry_run_forces_audit_mode_and_leaves_everything_else():
+    s = Settings.from_env({"ENFORCER_MODE": "enforce", "ENFORCER_SWEEP_CONCURRENCY": "4"})
+    assert s.for_dry_run(False) is s
+    dry = s.for_dry_run(True)
+    assert dry.mode is Mode.AUDIT
+    assert dry.sweep_concurrency == 4 and dry.desired == s.desired
