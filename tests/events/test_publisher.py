@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError
 
 from enforcer.events import VENDING_EVENT_TYPE, EnforceRequest, Route, parse_event
 from enforcer.publisher import DEFAULT_SOURCE, build_subscription_created_event, publish_subscription_created
 from enforcer.settings import ConfigError
+from tests.fixtures.emulator import StaticTokenCredential
 
 pytestmark = pytest.mark.integration
 
@@ -71,17 +70,6 @@ def topic() -> Iterator[TopicServer]:
         thread.join()
 
 
-class StaticTokenCredential:
-    """A TokenCredential that hands out a fixed token (stands in for a managed identity)."""
-
-    def __init__(self) -> None:
-        self.scopes: list[tuple[str, ...]] = []
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        self.scopes.append(scopes)
-        return AccessToken("test-token", int(time.time()) + 3600)
-
-
 def _single_event(recorded: Recorded) -> dict[str, Any]:
     batch = json.loads(recorded.body)
     assert isinstance(batch, list) and len(batch) == 1 and isinstance(batch[0], dict)
@@ -131,7 +119,7 @@ def test_a_bare_host_endpoint_posts_to_api_events(topic: TopicServer):
 
 
 def test_entra_credential_may_use_http_on_loopback_only(topic: TopicServer):
-    credential = StaticTokenCredential()
+    credential = StaticTokenCredential("test-token")
     publish_subscription_created(topic.url + "/api/events", SUBSCRIPTION, credential=credential)
     assert topic.requests[0].headers["authorization"] == "Bearer test-token"
     assert "aeg-sas-key" not in topic.requests[0].headers
@@ -162,7 +150,7 @@ def test_bad_subscription_id_is_refused_before_any_request(topic: TopicServer, b
     ],
 )
 def test_insecure_or_invalid_endpoint_is_refused_before_any_request(endpoint: str):
-    credential = StaticTokenCredential()
+    credential = StaticTokenCredential("test-token")
     with pytest.raises(ConfigError):
         publish_subscription_created(endpoint, SUBSCRIPTION, key=TOPIC_KEY)
     with pytest.raises(ConfigError):
