@@ -101,6 +101,11 @@ class EnforceRequest:
     display_name: str | None = None
     requested_by: str | None = None
 
+    @property
+    def announces_new_subscription(self) -> bool:
+        """Every kind but an AI-account write says that the subscription itself is new."""
+        return self.kind != Route.AI_ACCOUNT.value
+
 
 @dataclass(frozen=True)
 class EventSkipped:

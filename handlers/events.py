@@ -20,9 +20,6 @@ logger = logging.getLogger(__name__)
 
 AI_ACCOUNT = Route.AI_ACCOUNT
 SUBSCRIPTION = Route.SUBSCRIPTION
-_NEW_SUBSCRIPTION_KINDS = frozenset(
-    {"subscription_vending", "policy_state", "subscription_alias", "management_group_move"}
-)
 
 
 class _RecentEvents:
@@ -111,7 +108,7 @@ def handle_raw_event(raw: object, route: Route, services: Services) -> Outcome:
     outcome = services.enforcer.enforce(
         parsed.subscription_id,
         Trigger("event", parsed.event_id, parsed.event_type),
-        new_subscription=parsed.kind in _NEW_SUBSCRIPTION_KINDS,
+        new_subscription=parsed.announces_new_subscription,
     )
     if parsed.display_name and not outcome.subscription_name:
         outcome.subscription_name = parsed.display_name

@@ -59,6 +59,7 @@ def test_cognitive_services_write_enables_the_plan(stack, app_functions, schema)
     assert dict(emulator.calls) == {"pricings.get": 1, "pricings.put": 1}
     (record,) = stack["audit"].latest_outcomes(SUBSCRIPTION)
     assert record.outcome == "remediated"
+    assert record.new_subscription is False  # an AI account on an existing subscription
     assert len(stack["sink"].messages) == 1
 
 
