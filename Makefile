@@ -31,7 +31,7 @@ unit: $(PY_STAMP)
 	$(BIN)/pytest tests/unit -q
 
 demo: install
-	$(BIN)/python -m enforcer demo
+	$(BIN)/python -m localdev demo
 
 bench: install
 	$(BIN)/python -m benchmarks

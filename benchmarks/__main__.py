@@ -26,7 +26,7 @@ from typing import Any
 
 # In a module of their own: a spawned child cannot import functions from a package's __main__.
 from benchmarks.workers import emulator_host, naive_child, sweep_child
-from enforcer.devtools.azurite import AzuriteError, AzuriteProcess
+from localdev.azurite import AzuriteError, AzuriteProcess
 
 TARGET_SPEEDUP = 30.0
 TARGET_WALL_SECONDS = 30.0

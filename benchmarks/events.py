@@ -18,13 +18,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from enforcer.arm import ArmGateway, RetrySettings
-from enforcer.emulator import Emulator, FaultConfig
-from enforcer.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT
-from enforcer.events import Route
-from enforcer.settings import Settings
-from enforcer.wiring import Services, build_services
+from enforcer.adapters.arm import ArmGateway, RetrySettings
+from enforcer.composition import Services, build_services
+from enforcer.core.events import Route
+from enforcer.core.settings import Settings
 from handlers import events as event_handlers
+from localdev.emulator import Emulator, FaultConfig
+from localdev.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT
 
 SAMPLES = Path(__file__).resolve().parents[1] / "tests" / "data" / "events"
 SAMPLE_SUBSCRIPTION = "5f2c9a1e-3b7d-4c6a-9e8f-1a2b3c4d5e6f"
@@ -84,7 +84,7 @@ def _services(emulator: Emulator, storage: str | None) -> Iterator[tuple[Service
     arm = TimedArm(settings.arm_endpoint, retry=RetrySettings(total=3, backoff_factor=0.1, backoff_max=1))
     audit = None
     if storage:
-        from enforcer.audit import AuditStore
+        from enforcer.adapters.audit_store import AuditStore
 
         suffix = uuid.uuid4().hex[:8]
         audit = AuditStore(storage, audit_table=f"BenchAudit{suffix}", runs_table=f"BenchRuns{suffix}")

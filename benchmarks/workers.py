@@ -9,8 +9,8 @@ from multiprocessing.connection import Connection
 
 def emulator_host(conn: Connection, n: int, drift: float, seed: int, latency_ms: float) -> None:
     """Run the emulator and answer the parent's commands: url, ids, calls, reset, redrift, stop."""
-    from enforcer.emulator import Emulator, FaultConfig
-    from enforcer.emulator.fleet import COMPLIANT, build_fleet
+    from localdev.emulator import Emulator, FaultConfig
+    from localdev.emulator.fleet import COMPLIANT, build_fleet
 
     emulator = Emulator(FaultConfig(latency_ms=latency_ms)).start()
     emulator.seed_fleet(n, drift, seed)
@@ -42,10 +42,10 @@ def _peak_rss_mb() -> float:
 
 
 def sweep_child(conn: Connection, url: str, concurrency: int, storage: str | None) -> None:
-    from enforcer.audit import AuditStore
-    from enforcer.settings import Settings
-    from enforcer.sweep import sweep
-    from enforcer.wiring import build_services
+    from enforcer.adapters.audit_store import AuditStore
+    from enforcer.composition import build_services
+    from enforcer.core.settings import Settings
+    from enforcer.usecases.sweep import sweep
 
     env = {"ENFORCER_ARM_ENDPOINT": url, "ENFORCER_SWEEP_CONCURRENCY": str(concurrency)}
     if storage:
@@ -68,7 +68,7 @@ def sweep_child(conn: Connection, url: str, concurrency: int, storage: str | Non
 
 
 def naive_child(conn: Connection, url: str, ids: list[str]) -> None:
-    from enforcer.arm import ArmGateway
+    from enforcer.adapters.arm import ArmGateway
 
     with ArmGateway(url) as arm:
         started = time.perf_counter()

@@ -1,5 +1,5 @@
 import sys
 
-from enforcer.cli import main
+from enforcer.cli.main import main
 
 sys.exit(main())

@@ -10,10 +10,10 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-from enforcer.events import EnforceRequest, Route, envelope_from_function_event, parse_event
-from enforcer.models import Outcome, OutcomeKind, Trigger
-from enforcer.service import utc_now_iso
-from enforcer.wiring import Services, publish
+from enforcer.composition import Services, publish
+from enforcer.core.events import EnforceRequest, Route, envelope_from_function_event, parse_event
+from enforcer.core.models import Outcome, OutcomeKind, Trigger
+from enforcer.usecases.enforce import utc_now_iso
 from handlers import runtime
 
 logger = logging.getLogger(__name__)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from enforcer.settings import Settings
-from enforcer.wiring import Services, build_app_services
+from enforcer.composition import Services, build_app_services
+from enforcer.core.settings import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ logger = logging.getLogger(__name__)
 
 
 def on_timer(timer: Any) -> None:
-    from enforcer.sweep import run_sweep
+    from enforcer.usecases.sweep import run_sweep
 
     if getattr(timer, "past_due", False):
         logger.warning("drift sweep is past due; running now")

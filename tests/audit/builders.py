@@ -1,10 +1,10 @@
-"""Outcome builders for the audit and Teams tests (literal values, built straight from enforcer.models)."""
+"""Outcome builders for the audit and Teams tests (literal values, built straight from enforcer.core.models)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from enforcer.models import (
+from enforcer.core.models import (
     ErrorKind,
     ExtensionState,
     FieldChange,

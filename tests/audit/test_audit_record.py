@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from enforcer.audit import (
+from enforcer.adapters.audit_store import (
     MAX_BATCH_OPERATIONS,
     AuditRecord,
     AuditStore,
@@ -15,8 +15,8 @@ from enforcer.audit import (
     run_entity,
     run_from_entity,
 )
-from enforcer.models import Mode, OutcomeKind, RunSummary, Trigger
-from enforcer.settings import ConfigError, Settings
+from enforcer.core.models import Mode, OutcomeKind, RunSummary, Trigger
+from enforcer.core.settings import ConfigError, Settings
 from tests.audit.builders import make_outcome, sub_id
 
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from enforcer.audit import AuditStore, AuditStoreError
-from enforcer.devtools.azurite import ACCOUNT_KEY, AzuriteProcess
-from enforcer.models import Mode, OutcomeKind, RunSummary, Trigger
-from enforcer.status import render_status
+from enforcer.adapters.audit_store import AuditStore, AuditStoreError
+from enforcer.core.models import Mode, OutcomeKind, RunSummary, Trigger
+from enforcer.core.status_view import render_status
+from localdev.azurite import ACCOUNT_KEY, AzuriteProcess
 from tests.audit.builders import make_outcome, sub_id
 from tests.fixtures.azurite import FAST_RETRIES, unique_table_names
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from enforcer.audit import AuditRecord
-from enforcer.models import OutcomeKind
-from enforcer.status import failures_first, render_status
+from enforcer.adapters.audit_store import AuditRecord
+from enforcer.core.models import OutcomeKind
+from enforcer.core.status_view import failures_first, render_status
 from tests.audit.builders import make_outcome, sub_id
 
 

@@ -47,7 +47,7 @@ from typing import Any
 import pytest
 import requests
 
-from enforcer.emulator import Emulator, ExtensionSpec, FaultConfig, PlanSpec
+from localdev.emulator import Emulator, ExtensionSpec, FaultConfig, PlanSpec
 
 pytestmark = pytest.mark.contract
 

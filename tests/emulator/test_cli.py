@@ -11,8 +11,8 @@ import time
 import pytest
 import requests
 
-from enforcer.emulator.cli import add_arguments, fault_config_from_args, resolve_subscription, run
-from enforcer.emulator.fleet import build_fleet
+from localdev.emulator.cli import add_arguments, fault_config_from_args, resolve_subscription, run
+from localdev.emulator.fleet import build_fleet
 
 MEMBERS = [s.member for s in build_fleet(5, 0.4, seed=1)]
 

@@ -8,9 +8,9 @@ from collections import Counter
 import pytest
 import requests
 
-from enforcer.emulator import Emulator, FaultConfig
-from enforcer.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT
-from enforcer.emulator.server import CLIENT_OBJECT_ID
+from localdev.emulator import Emulator, FaultConfig
+from localdev.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT
+from localdev.emulator.server import CLIENT_OBJECT_ID
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 from azure.mgmt.security import SecurityCenter
 from azure.mgmt.security.v2024_01_01.models import Extension, Pricing
 
-from enforcer.emulator import Emulator, FaultConfig
+from localdev.emulator import Emulator, FaultConfig
 from tests.fixtures.emulator import StaticTokenCredential, sdk_client_kwargs
 
 pytestmark = pytest.mark.integration

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from enforcer.emulator.fleet import DRIFT_KINDS, ai_pricing_for, build_fleet
-from enforcer.emulator.state import (
+from localdev.emulator.fleet import DRIFT_KINDS, ai_pricing_for, build_fleet
+from localdev.emulator.state import (
     PricingValidationError,
     SubscriptionRecord,
     apply_put,

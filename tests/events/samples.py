@@ -6,7 +6,7 @@ import copy
 import pathlib
 from typing import Any
 
-from enforcer.events import load_events
+from enforcer.core.events import load_events
 
 SAMPLES_DIR = pathlib.Path(__file__).resolve().parent.parent / "data" / "events"
 # The subscription every sample is about (the docs' {subscription-id} placeholder).

@@ -8,7 +8,7 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from enforcer.events import EnforceRequest, EventSkipped, Route, envelope_from_function_event, parse_event
+from enforcer.core.events import EnforceRequest, EventSkipped, Route, envelope_from_function_event, parse_event
 from tests.events.samples import host_decoded, sample, sample_names
 
 EVENTGRID_SAMPLES = [n for n in sample_names() if n.endswith(".eventgrid.json")]

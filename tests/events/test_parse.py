@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from enforcer.events import (
+from enforcer.core.events import (
     AI_ACCOUNT_OPERATIONS,
     DEFENDER_FOR_AI_POLICY_DEFINITION_IDS,
     EVENT_ID_MAX_CHARS,
@@ -26,7 +26,7 @@ from enforcer.events import (
     normalize_subscription_id,
     parse_event,
 )
-from enforcer.models import OutcomeKind
+from enforcer.core.models import OutcomeKind
 from tests.events.samples import SUBSCRIPTION, sample
 
 OTHER = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from enforcer.events import (
+from enforcer.core.events import (
     AI_ACCOUNT_OPERATIONS,
     EVENT_ID_MAX_CHARS,
     NAME_MAX_CHARS,
@@ -25,7 +25,7 @@ from enforcer.events import (
     envelope_from_dict,
     parse_event,
 )
-from enforcer.models import OutcomeKind
+from enforcer.core.models import OutcomeKind
 from tests.events.samples import sample, sample_names
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

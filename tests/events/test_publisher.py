@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from azure.core.exceptions import HttpResponseError
 
-from enforcer.events import VENDING_EVENT_TYPE, EnforceRequest, Route, parse_event
-from enforcer.publisher import DEFAULT_SOURCE, build_subscription_created_event, publish_subscription_created
-from enforcer.settings import ConfigError
+from enforcer.adapters.publisher import DEFAULT_SOURCE, build_subscription_created_event, publish_subscription_created
+from enforcer.core.events import VENDING_EVENT_TYPE, EnforceRequest, Route, parse_event
+from enforcer.core.settings import ConfigError
 from tests.fixtures.emulator import StaticTokenCredential
 
 pytestmark = pytest.mark.integration
@@ -171,7 +171,7 @@ def test_the_key_is_never_logged(topic: TopicServer, caplog: pytest.LogCaptureFi
     publish_subscription_created(topic.url, SUBSCRIPTION, key=TOPIC_KEY)
     assert caplog.records, "expected the publisher to log what it sent"
     assert all(TOPIC_KEY not in r.getMessage() for r in caplog.records)
-    assert any(SUBSCRIPTION in r.getMessage() for r in caplog.records if r.name == "enforcer.publisher")
+    assert any(SUBSCRIPTION in r.getMessage() for r in caplog.records if r.name == "enforcer.adapters.publisher")
 
 
 def test_built_event_is_a_valid_vending_cloudevent():

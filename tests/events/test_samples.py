@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from enforcer.events import EnforceRequest, EventSkipped, Route, parse_event
-from enforcer.models import OutcomeKind
+from enforcer.core.events import EnforceRequest, EventSkipped, Route, parse_event
+from enforcer.core.models import OutcomeKind
 from tests.events.samples import SUBSCRIPTION, sample, sample_names
 
 AI, SUB, ANY = Route.AI_ACCOUNT, Route.SUBSCRIPTION, Route.ANY

@@ -2,7 +2,7 @@
 
 For each event subscription in infra/events.bicep, the test builds a minimal, well-formed event per
 (event type x StringIn filter values) in the delivery schema of that subscription, and asserts that
-`enforcer.events.parse_event` returns an EnforceRequest for the function's route.
+`enforcer.core.events.parse_event` returns an EnforceRequest for the function's route.
 """
 
 from __future__ import annotations
@@ -197,7 +197,7 @@ CASES = filter_cases()
 
 def events_module() -> ModuleType:
     # Imported here so the other infra tests run while enforcer/events.py is being written.
-    return importlib.import_module("enforcer.events")
+    return importlib.import_module("enforcer.core.events")
 
 
 def route_for(events: ModuleType, function_name: str) -> Any:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from enforcer.settings import SETTINGS
+from enforcer.core.settings import SETTINGS
 from tests.infra.bicep_text import INFRA, NotLiteral, blocks, declarations, entry_value, literal, object_entries, read
 
 MAIN = read("main.bicep")

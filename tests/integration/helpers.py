@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from enforcer.arm import ArmGateway, RetrySettings
-from enforcer.settings import Settings
-from enforcer.wiring import Services, build_services
+from enforcer.adapters.arm import ArmGateway, RetrySettings
+from enforcer.composition import Services, build_services
+from enforcer.core.settings import Settings
 
 FAST_RETRY = RetrySettings(total=4, backoff_factor=0.05, backoff_max=0.5)
 

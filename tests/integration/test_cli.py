@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from enforcer.emulator import FaultConfig
-from enforcer.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT_AI
+from localdev.emulator import FaultConfig
+from localdev.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT_AI
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

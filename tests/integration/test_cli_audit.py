@@ -7,9 +7,9 @@ import uuid
 
 import pytest
 
-from enforcer.audit import AuditStore
-from enforcer.emulator import FaultConfig
-from enforcer.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT_AI
+from enforcer.adapters.audit_store import AuditStore
+from localdev.emulator import FaultConfig
+from localdev.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT_AI
 from tests.events.samples import SUBSCRIPTION, sample
 from tests.fixtures.azurite import unique_table_names
 from tests.integration.test_cli import run_cli

@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from enforcer.emulator import FaultConfig
-from enforcer.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT_AI
-from enforcer.models import ErrorKind, OutcomeKind, Trigger
+from enforcer.core.models import ErrorKind, OutcomeKind, Trigger
+from localdev.emulator import FaultConfig
+from localdev.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT_AI
 from tests.integration.helpers import extensions_of, services_for
 
 pytestmark = pytest.mark.integration
@@ -149,7 +149,7 @@ def test_disabled_subscription_is_left_alone_with_its_reason(emulator):
 
 def test_disabled_subscription_refusing_the_write_is_reported_as_disabled(emulator):
     """If the state changed after we read it, ARM's read-only refusal gets its own message."""
-    from enforcer.arm import SubscriptionInfo
+    from enforcer.adapters.arm import SubscriptionInfo
 
     sub = new_sub()
     emulator.add_subscription(sub, state="Disabled")

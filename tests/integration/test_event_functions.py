@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from enforcer.arm import SubscriptionInfo
-from enforcer.audit import AuditStore
-from enforcer.devtools.webhook_sink import WebhookSink
-from enforcer.emulator import Emulator
-from enforcer.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT_AI
-from enforcer.models import OutcomeKind
-from enforcer.teams import TeamsNotifier
+from enforcer.adapters.arm import SubscriptionInfo
+from enforcer.adapters.audit_store import AuditStore
+from enforcer.adapters.teams import TeamsNotifier
+from enforcer.core.models import OutcomeKind
 from handlers import events as event_handlers
 from handlers import runtime
+from localdev.emulator import Emulator
+from localdev.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT_AI
+from localdev.webhook_sink import WebhookSink
 from tests.events.samples import SUBSCRIPTION, host_decoded, sample
 from tests.integration.helpers import services_for
 
@@ -224,7 +224,7 @@ def test_handle_event_cli_prints_ignored_and_rejected_with_reasons(emulator, tmp
 
 
 def test_function_app_refuses_to_run_without_an_audit_store(app_functions, monkeypatch):
-    from enforcer.settings import ConfigError
+    from enforcer.core.settings import ConfigError
 
     monkeypatch.delenv("ENFORCER_STORAGE", raising=False)
     runtime.use(None)
@@ -233,7 +233,7 @@ def test_function_app_refuses_to_run_without_an_audit_store(app_functions, monke
 
 
 def test_function_app_reports_a_bad_setting_by_name(app_functions, monkeypatch):
-    from enforcer.settings import ConfigError
+    from enforcer.core.settings import ConfigError
 
     monkeypatch.setenv("ENFORCER_STORAGE", "UseDevelopmentStorage=true")
     monkeypatch.setenv("ENFORCER_PROMPT_EVIDENCE", "maybe")
@@ -243,7 +243,7 @@ def test_function_app_reports_a_bad_setting_by_name(app_functions, monkeypatch):
 
 
 def test_after_a_sweep_an_ai_account_write_on_a_drifted_plan_costs_two_arm_calls(stack, app_functions):
-    from enforcer.sweep import run_sweep
+    from enforcer.usecases.sweep import run_sweep
 
     emulator = stack["emulator"]
     emulator.add_subscription(SUBSCRIPTION, display_name="ai-team", pricing=COMPLIANT_AI)

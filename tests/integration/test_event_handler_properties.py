@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from enforcer.models import OutcomeKind
+from enforcer.core.models import OutcomeKind
 from handlers import events as event_handlers
 from handlers.events import handle_raw_event
 from tests.events.samples import SUBSCRIPTION, sample, sample_names

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from enforcer.audit import AuditStore, AuditStoreError
-from enforcer.devtools.azurite import AzuriteProcess
-from enforcer.emulator import FaultConfig
-from enforcer.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT_AI
-from enforcer.teams import TeamsNotifier
-from enforcer.wiring import run_enforcement
+from enforcer.adapters.audit_store import AuditStore, AuditStoreError
+from enforcer.adapters.teams import TeamsNotifier
+from enforcer.composition import run_enforcement
+from localdev.azurite import AzuriteProcess
+from localdev.emulator import FaultConfig
+from localdev.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT_AI
 from tests.fixtures.azurite import FAST_RETRIES, unique_table_names
 from tests.integration.helpers import services_for
 

@@ -6,13 +6,13 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from enforcer.arm import ArmGateway, RetrySettings
-from enforcer.audit import AuditStore
-from enforcer.decision import decide
-from enforcer.emulator import Emulator
-from enforcer.models import ExtensionState, Outcome, PricingState, RunSummary
-from enforcer.settings import Settings
-from enforcer.wiring import Services, build_services
+from enforcer.adapters.arm import ArmGateway, RetrySettings
+from enforcer.adapters.audit_store import AuditStore
+from enforcer.composition import Services, build_services
+from enforcer.core.decision import decide
+from enforcer.core.models import ExtensionState, Outcome, PricingState, RunSummary
+from enforcer.core.settings import Settings
+from localdev.emulator import Emulator
 
 # Enough attempts that 30 % throttling never exhausts them (0.3^13 per call); short backoff for 5xx.
 PATIENT_RETRY = RetrySettings(total=12, backoff_factor=0.05, backoff_max=0.5)

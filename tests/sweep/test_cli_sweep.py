@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from enforcer.commands import _ProgressBar
-from enforcer.emulator import FaultConfig
+from enforcer.cli.commands import _ProgressBar
+from localdev.emulator import FaultConfig
 from tests.integration.test_cli import run_cli
 
 pytestmark = pytest.mark.integration

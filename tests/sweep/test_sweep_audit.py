@@ -6,11 +6,11 @@ import uuid
 
 import pytest
 
-from enforcer.emulator import FaultConfig
-from enforcer.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT_AI
-from enforcer.inventory import InventoryStore
-from enforcer.models import OutcomeKind
-from enforcer.sweep import sweep
+from enforcer.adapters.inventory import InventoryStore
+from enforcer.core.models import OutcomeKind
+from enforcer.usecases.sweep import sweep
+from localdev.emulator import FaultConfig
+from localdev.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT_AI
 from tests.sweep.helpers import RecordingNotifier, is_compliant, sweep_services
 
 pytestmark = pytest.mark.integration

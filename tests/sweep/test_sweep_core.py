@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from enforcer.models import Component, ComponentSetting, DesiredState, ExtensionState, PricingState
-from enforcer.resource_graph import pricing_from_row, rows_to_pricings
-from enforcer.sweep import batches, compliant_per_graph, resume_point, rotate
+from enforcer.adapters.resource_graph import pricing_from_row, rows_to_pricings
+from enforcer.core.models import Component, ComponentSetting, DesiredState, ExtensionState, PricingState
+from enforcer.usecases.sweep import batches, compliant_per_graph, resume_point, rotate
 
 DESIRED = DesiredState(
     (

@@ -6,11 +6,11 @@ import uuid
 
 import pytest
 
-from enforcer.arm import RetrySettings
-from enforcer.emulator import FaultConfig
-from enforcer.models import OutcomeKind
-from enforcer.resource_graph import ResourceGraphGateway
-from enforcer.sweep import COMPLIANT_PER_GRAPH, SweepError, sweep
+from enforcer.adapters.arm import RetrySettings
+from enforcer.adapters.resource_graph import ResourceGraphGateway
+from enforcer.core.models import OutcomeKind
+from enforcer.usecases.sweep import COMPLIANT_PER_GRAPH, SweepError, sweep
+from localdev.emulator import FaultConfig
 from tests.sweep.helpers import (
     STANDARD_ALL_ON,
     RecordingNotifier,

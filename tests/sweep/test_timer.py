@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from azure.functions.timer import TimerRequest
 
-from enforcer.teams import TeamsNotifier
+from enforcer.adapters.teams import TeamsNotifier
 from handlers import runtime
 from tests.sweep.helpers import is_compliant, sweep_services
 

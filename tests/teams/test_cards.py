@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from enforcer.cards import (
+from enforcer.core.cards import (
     ADAPTIVE_CARD_VERSION,
     MAX_MESSAGE_BYTES,
     digest_card,
@@ -17,7 +17,7 @@ from enforcer.cards import (
     split_error,
     teams_message,
 )
-from enforcer.models import ErrorKind, FieldChange, Mode, OutcomeKind, RunSummary
+from enforcer.core.models import ErrorKind, FieldChange, Mode, OutcomeKind, RunSummary
 from tests.audit.builders import make_outcome, sub_id
 
 # Elements and actions of Adaptive Cards 1.4 that Teams renders; the cards must use nothing else.

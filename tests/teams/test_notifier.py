@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from enforcer.cards import digest_card, outcome_card, teams_message
-from enforcer.devtools.webhook_sink import WebhookSink
-from enforcer.models import Mode, Outcome, OutcomeKind, RunSummary
-from enforcer.settings import Settings
-from enforcer.teams import TeamsNotifier
+from enforcer.adapters.teams import TeamsNotifier
+from enforcer.core.cards import digest_card, outcome_card, teams_message
+from enforcer.core.models import Mode, Outcome, OutcomeKind, RunSummary
+from enforcer.core.settings import Settings
+from localdev.webhook_sink import WebhookSink
 from tests.audit.builders import make_outcome
 
 pytestmark = pytest.mark.integration

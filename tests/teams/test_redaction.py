@@ -11,17 +11,17 @@ from azure.core import PipelineClient
 from azure.core.pipeline.policies import HttpLoggingPolicy, NetworkTraceLoggingPolicy, RetryPolicy
 from azure.core.rest import HttpRequest
 
-from enforcer.devtools.webhook_sink import MODES, WebhookSink
-from enforcer.models import OutcomeKind
-from enforcer.redact import (
+from enforcer.adapters.redact import (
     REDACTED,
     SecretRedactingFilter,
     connection_string_secrets,
     install_redaction,
     secret_fragments,
 )
-from enforcer.settings import ConfigError
-from enforcer.teams import TeamsNotifier, validate_webhook_url
+from enforcer.adapters.teams import TeamsNotifier, validate_webhook_url
+from enforcer.core.models import OutcomeKind
+from enforcer.core.settings import ConfigError
+from localdev.webhook_sink import MODES, WebhookSink
 from tests.audit.builders import make_outcome
 
 WORKFLOWS_PATH = "/workflows/0d3c1e2f4a5b6c7d8e9f0a1b2c3d4e5f/triggers/manual/paths/invoke"

@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from enforcer.decision import decide
-from enforcer.models import (
+from enforcer.core.decision import decide
+from enforcer.core.models import (
     Component,
     ComponentSetting,
     DesiredState,

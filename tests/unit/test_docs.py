@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from enforcer.settings import SETTINGS
+from enforcer.core.settings import SETTINGS
 
 README_TEXT = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 # The app settings table (the deploy section has its own table of azd parameters).

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from enforcer.models import FieldChange, Outcome, OutcomeKind, Trigger
-from enforcer.output import exit_code, outcomes_json, outcomes_table, summary_line
+from enforcer.core.models import FieldChange, Outcome, OutcomeKind, Trigger
+from enforcer.core.render import exit_code, outcomes_json, outcomes_table, summary_line
 
 T = Trigger("cli", "r")
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from enforcer.models import ComponentSetting, Mode
-from enforcer.settings import SETTINGS, ConfigError, Settings
+from enforcer.core.models import ComponentSetting, Mode
+from enforcer.core.settings import SETTINGS, ConfigError, Settings
 
 
 def test_defaults():

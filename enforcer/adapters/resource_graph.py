@@ -1,0 +1,195 @@
+"""Azure Resource Graph adapter: the AI plan's pricing for up to 1,000 subscriptions in one query.
+
+Resource Graph is an index, not the source of truth: it can lag behind ARM (no freshness guarantee,
+most changes within about 30 s), so the sweep uses it only to find candidates and confirms each one
+with an ARM GET before any write. The client shares the ArmGateway's HTTP session, credential and
+azure-core pipeline (Retry-After honoured), with fewer retries: when Resource Graph is down, the sweep
+falls back to direct GETs rather than waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+from azure.core.exceptions import AzureError, HttpResponseError
+
+from enforcer.adapters.arm import ArmGateway, ArmRetryPolicy, RetrySettings
+from enforcer.core.models import PLAN_NAME, ExtensionState, PricingState
+
+if TYPE_CHECKING:
+    from azure.mgmt.resourcegraph import ResourceGraphClient
+
+logger = logging.getLogger(__name__)
+
+# Resource Graph takes at most 1,000 subscriptions per query from SDK clients, and returns at most 1,000 rows a page.
+MAX_SUBSCRIPTIONS_PER_QUERY: Final = 1000
+MAX_PAGE_SIZE: Final = 1000
+# Ordered by a unique column so that skip-token paging neither repeats nor drops rows (Resource Graph's paging
+# guidance: without `order by`, paged results are not repeatable). pricingTier goes through tostring() because
+# a query whose columns are all dynamic gets no $skipToken.
+PRICINGS_QUERY: Final = (
+    "securityresources "
+    "| where type =~ 'microsoft.security/pricings' and name =~ '{plan}' "
+    "| project subscriptionId, pricingTier = tostring(properties.pricingTier), extensions = properties.extensions "
+    "| order by subscriptionId asc"
+)
+# One quick retry: a Resource Graph outage costs seconds before the batch falls back to direct GETs.
+DEFAULT_RETRY: Final = RetrySettings(total=2, backoff_factor=0.5, backoff_max=4.0)
+
+
+class ResourceGraphError(RuntimeError):
+    """Resource Graph did not answer usefully; the message says why (status and code only, no URLs)."""
+
+    def __init__(self, message: str, requests: int = 1) -> None:
+        super().__init__(message)
+        self.requests = requests  # requests sent before giving up (for the run's call counts)
+
+
+@dataclass(frozen=True)
+class PricingRows:
+    """What Resource Graph says about one batch: pricing per subscription id (lowercase) and requests sent.
+
+    A subscription without a row is not listed (Resource Graph shows nothing for it: not registered,
+    not readable, or not indexed yet). A row whose values cannot be read maps to None.
+    """
+
+    pricings: dict[str, PricingState | None] = field(default_factory=dict)
+    requests: int = 0
+
+
+def _enabled(value: object) -> bool:
+    return str(value).strip().lower() == "true"
+
+
+def pricing_from_row(row: Mapping[str, Any]) -> PricingState | None:
+    """A Resource Graph row (objectArray format) as a PricingState, or None when it is not readable."""
+    tier = row.get("pricingTier")
+    if not isinstance(tier, str) or not tier:
+        return None
+    raw_extensions = row.get("extensions")
+    if raw_extensions is None:
+        raw_extensions = []
+    if not isinstance(raw_extensions, list):
+        return None
+    extensions: list[ExtensionState] = []
+    for item in raw_extensions:
+        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
+            return None
+        status = item.get("operationStatus")
+        status_code = status.get("code") if isinstance(status, Mapping) else None
+        extensions.append(
+            ExtensionState(
+                name=str(item["name"]),
+                enabled=_enabled(item.get("isEnabled")),
+                status_code=str(status_code) if status_code is not None else None,
+            )
+        )
+    # Canonical casing, as ARM answers a GET; the decision compares with "Standard".
+    canonical = {"standard": "Standard", "free": "Free"}.get(tier.strip().lower(), tier)
+    return PricingState(tier=canonical, extensions=tuple(extensions))
+
+
+def rows_to_pricings(rows: Sequence[Any], wanted: Sequence[str]) -> dict[str, PricingState | None]:
+    """Keep only rows for the subscriptions asked about, keyed by lowercase id."""
+    asked = {s.lower() for s in wanted}
+    pricings: dict[str, PricingState | None] = {}
+    for row in rows:
+        if not isinstance(row, Mapping):
+            continue
+        sub = str(row.get("subscriptionId") or "").lower()
+        if sub in asked:
+            pricings[sub] = pricing_from_row(row)
+    return pricings
+
+
+def _describe(error: AzureError) -> str:
+    if isinstance(error, HttpResponseError):
+        code = error.error.code if error.error is not None else None
+        return f"HTTP {error.status_code}" + (f" {code}" if code else "")
+    return type(error).__name__
+
+
+class ResourceGraphGateway:
+    """Queries Resource Graph through the ArmGateway's session and credential. Thread-safe; close() when done.
+
+    Closing it does not close the ArmGateway's shared HTTP session (the transport is not owned).
+    """
+
+    def __init__(
+        self, arm: ArmGateway, *, retry: RetrySettings = DEFAULT_RETRY, page_size: int = MAX_PAGE_SIZE
+    ) -> None:
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+        self._arm = arm
+        self._retry = retry
+        self._page_size = page_size
+        self._lock = threading.Lock()
+        self._client: ResourceGraphClient | None = None
+
+    @property
+    def client(self) -> ResourceGraphClient:
+        with self._lock:
+            if self._client is None:
+                from azure.mgmt.resourcegraph import ResourceGraphClient
+
+                kwargs = self._arm.client_kwargs()
+                kwargs["retry_policy"] = ArmRetryPolicy(
+                    retry_total=self._retry.total,
+                    retry_backoff_factor=self._retry.backoff_factor,
+                    retry_backoff_max=self._retry.backoff_max,
+                )
+                self._client = ResourceGraphClient(self._arm.credential(), **kwargs)
+            return self._client
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def __enter__(self) -> ResourceGraphGateway:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def pricings(self, subscription_ids: Sequence[str], plan: str = PLAN_NAME) -> PricingRows:
+        """The plan's pricing rows for these subscriptions (at most 1,000), all pages.
+
+        Raises ResourceGraphError when any page fails after the pipeline's retries.
+        """
+        if not subscription_ids:
+            return PricingRows()
+        if len(subscription_ids) > MAX_SUBSCRIPTIONS_PER_QUERY:
+            raise ValueError(f"at most {MAX_SUBSCRIPTIONS_PER_QUERY} subscriptions per query")
+        from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
+
+        ids = [s.lower() for s in subscription_ids]
+        query = PRICINGS_QUERY.format(plan=plan)
+        rows: list[Any] = []
+        requests = 0
+        skip_token: str | None = None
+        while True:
+            request = QueryRequest(
+                subscriptions=ids,
+                query=query,
+                options=QueryRequestOptions(result_format="objectArray", top=self._page_size, skip_token=skip_token),
+            )
+            requests += 1
+            try:
+                response = self.client.resources(request)
+            except AzureError as error:
+                raise ResourceGraphError(f"Resource Graph query failed: {_describe(error)}", requests) from error
+            data: Any = response.data  # objectArray: a list of row objects (typed as a JSON mapping in the SDK)
+            if not isinstance(data, list):
+                raise ResourceGraphError("Resource Graph answered without an object array", requests)
+            rows.extend(data)
+            skip_token = response.skip_token
+            if not skip_token:
+                break
+        logger.debug("resource graph: %d row(s) for %d subscription(s) in %d request(s)", len(rows), len(ids), requests)
+        return PricingRows(pricings=rows_to_pricings(rows, ids), requests=requests)

@@ -1,0 +1,196 @@
+"""Subcommands beyond enforce/emulator/demo, kept apart so the core CLI stays small."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from enforcer.core.render import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    exit_code,
+    outcomes_json,
+    outcomes_table,
+    summary_line,
+)
+from enforcer.core.settings import ConfigError, Settings, is_guid
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the status, handle-event, publish-subscription-created and sweep commands."""
+    _register_status(commands)
+    _register_events(commands)
+    _register_sweep(commands)
+
+
+def _register_sweep(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`sweep`: the drift sweep from a terminal (enforcer/sweep.py)."""
+    sweep = commands.add_parser("sweep", help="re-check every subscription in scope and repair drift (the timer's run)")
+    sweep.add_argument("--dry-run", action="store_true", help="decide and report, never write (audit mode)")
+    sweep.add_argument("--json", action="store_true", help="print a JSON array of outcomes")
+    sweep.set_defaults(func=cmd_sweep)
+
+
+class _ProgressBar:
+    """A one-line `\r` progress bar on stderr (only used when stderr is a terminal)."""
+
+    def __init__(self, width: int = 30) -> None:
+        self._width = width
+        self._shown = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = 100 * done // total if total else 100
+        if percent == self._shown and done != total:
+            return  # redraw only when the figure changes
+        self._shown = percent
+        filled = self._width * percent // 100
+        bar = "#" * filled + "-" * (self._width - filled)
+        sys.stderr.write(f"\rsweep [{bar}] {done}/{total} ({percent}%)")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from enforcer.composition import build_cli_services
+    from enforcer.core.models import OutcomeKind
+    from enforcer.usecases.sweep import SweepError, sweep
+
+    settings = Settings.from_env().for_dry_run(args.dry_run)
+    services = build_cli_services(settings)
+    try:
+        result = sweep(services, dry_run=args.dry_run, progress=_ProgressBar() if sys.stderr.isatty() else None)
+    except SweepError as error:
+        print(f"sweep failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        services.close()
+    outcomes, summary = result.outcomes, result.summary
+    if args.json:
+        print(outcomes_json(outcomes))
+    else:
+        # Compliant subscriptions are counted, not listed: a fleet has thousands.
+        shown = [o for o in outcomes if o.outcome is not OutcomeKind.COMPLIANT]
+        if shown:
+            print(outcomes_table(shown))
+            print()
+        print(summary_line(outcomes))
+        for note in summary.notes:
+            print(f"note: {note}")
+        if not summary.complete:
+            print(f"incomplete: the next sweep resumes after {summary.resume_after}")
+    return exit_code(outcomes)
+
+
+# -- status -----------------------------------------------------------------------------------------
+def _register_status(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    status = commands.add_parser("status", help="latest outcome per subscription from the audit store")
+    status.add_argument("--subscription", "-s", metavar="ID", help="only this subscription")
+    status.add_argument("--json", action="store_true", help="print a JSON array")
+    status.set_defaults(func=cmd_status)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from enforcer.adapters.audit_store import AuditStore
+    from enforcer.core.status_view import render_status
+
+    if args.subscription and not is_guid(args.subscription):
+        print(f"{args.subscription[:80]!r} is not a subscription id (GUID)", file=sys.stderr)
+        return EXIT_USAGE
+    store = AuditStore.from_settings(Settings.from_env())
+    if store is None:
+        raise ConfigError("ENFORCER_STORAGE is not set: `status` reads the audit store")
+    with store:
+        records = store.latest_outcomes(args.subscription.lower() if args.subscription else None)
+    print(render_status(records, as_json=args.json))
+    return EXIT_OK
+
+
+# -- events -----------------------------------------------------------------------------------------
+def _register_events(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    handle = commands.add_parser(
+        "handle-event", help="run one event (or a JSON array), in either schema, exactly as the functions do"
+    )
+    handle.add_argument("file", metavar="FILE|-", help="a JSON file, or - for standard input")
+    handle.add_argument("--dry-run", action="store_true", help="decide and report, never write (audit mode)")
+    handle.add_argument("--json", action="store_true", help="print a JSON array of outcomes")
+    handle.set_defaults(func=cmd_handle_event)
+
+    publish = commands.add_parser(
+        "publish-subscription-created", help="publish Enforcer.SubscriptionCreated (for vending pipelines)"
+    )
+    publish.add_argument("--endpoint", required=True, help="the custom topic endpoint (https)")
+    publish.add_argument("--subscription", required=True, metavar="ID", help="the new subscription id")
+    publish.add_argument("--display-name", help="the subscription's display name")
+    publish.add_argument("--requested-by", help="who asked for the subscription")
+    publish.add_argument("--key", help="topic access key (secret); without it, Entra ID (DefaultAzureCredential)")
+    publish.set_defaults(func=cmd_publish)
+
+
+def cmd_handle_event(args: argparse.Namespace) -> int:
+    from enforcer.composition import build_cli_services, finish_run, new_run_id
+    from enforcer.core.events import Route, load_events
+    from enforcer.usecases.enforce import utc_now_iso
+    from handlers.events import handle_raw_event
+
+    text = sys.stdin.read() if args.file == "-" else _read(args.file)
+    if text is None:
+        return EXIT_USAGE
+    try:
+        events = load_events(text)
+    except ValueError as error:
+        print(f"not a valid event file: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    services = build_cli_services(Settings.from_env().for_dry_run(args.dry_run))
+    run_id, started_at, started = new_run_id("event"), utc_now_iso(), time.perf_counter()
+    try:
+        outcomes = [handle_raw_event(event, Route.ANY, services) for event in events]
+        finish_run(services, run_id, "event", started_at=started_at, started=started, outcomes=outcomes)
+    finally:
+        services.close()
+    if args.json:
+        print(outcomes_json(outcomes))
+    else:
+        print(outcomes_table(outcomes))
+        print()
+        print(summary_line(outcomes))
+    return exit_code(outcomes)
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read()
+    except OSError as error:
+        print(f"cannot read {path}: {error.strerror}", file=sys.stderr)
+        return None
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from enforcer.adapters.publisher import publish_subscription_created
+
+    if not is_guid(args.subscription):
+        print(f"{args.subscription[:80]!r} is not a subscription id (GUID)", file=sys.stderr)
+        return EXIT_USAGE
+    from azure.core.exceptions import AzureError
+
+    try:
+        publish_subscription_created(
+            args.endpoint,
+            args.subscription.lower(),
+            display_name=args.display_name,
+            requested_by=args.requested_by,
+            key=args.key,
+        )
+    except ValueError as error:  # ConfigError included: a bad endpoint, id or key
+        print(f"cannot publish: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except AzureError as error:
+        # The endpoint is not a secret, but the key is: print only the error's type and status.
+        status = getattr(error, "status_code", None)
+        print(f"the topic refused the event: {type(error).__name__} {status or ''}".rstrip(), file=sys.stderr)
+        return EXIT_FAILED
+    print(f"published Enforcer.SubscriptionCreated for {args.subscription.lower()}")
+    return EXIT_OK

@@ -1,0 +1,89 @@
+"""`python -m enforcer`: enforce, status, handle-event, publish-subscription-created, sweep.
+
+The local stand-ins (ARM emulator, demo) are not deployed; they run as `python -m localdev`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from enforcer.core.render import EXIT_USAGE, exit_code, outcomes_json, outcomes_table, summary_line
+from enforcer.core.settings import ConfigError, Settings, is_guid
+
+logger = logging.getLogger("enforcer.cli")
+
+
+def _subscription_id(value: str) -> str:
+    if not is_guid(value.strip()):
+        raise argparse.ArgumentTypeError(f"{value[:80]!r} is not a subscription id (GUID)")
+    return value.strip().lower()
+
+
+def cmd_enforce(args: argparse.Namespace) -> int:
+    from enforcer.composition import build_cli_services, run_enforcement
+
+    settings = Settings.from_env().for_dry_run(args.dry_run)
+    services = build_cli_services(settings)
+    try:
+        outcomes, _summary = run_enforcement(services, args.subscription, kind="cli")
+    finally:
+        services.close()
+    if args.json:
+        print(outcomes_json(outcomes))
+    else:
+        print(outcomes_table(outcomes, show_state=True))
+        print()
+        print(summary_line(outcomes))
+    return exit_code(outcomes)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m enforcer",
+        description="Defender for AI Enforcer: keep the Defender for AI Services plan on, exactly as configured.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    enforce = commands.add_parser("enforce", help="enforce the plan on the given subscriptions")
+    enforce.add_argument(
+        "--subscription",
+        "-s",
+        action="append",
+        required=True,
+        type=_subscription_id,
+        metavar="ID",
+        help="subscription id (repeatable)",
+    )
+    enforce.add_argument("--dry-run", action="store_true", help="decide and report, never write (audit mode)")
+    enforce.add_argument("--json", action="store_true", help="print a JSON array of outcomes")
+    enforce.set_defaults(func=cmd_enforce)
+
+    _add_optional_commands(commands)
+    return parser
+
+
+def _add_optional_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Commands whose modules register themselves (status, events, sweep)."""
+    from enforcer.cli import commands as extra
+
+    extra.register(commands)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.func(args))
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
