@@ -1,6 +1,6 @@
 """Event handler benchmark (issue 4): handler overhead per event beside ARM time, and ARM calls per event kind.
 
-Runs the real handler (`handlers.events.handle_raw_event`) on Microsoft's sample payloads against the ARM
+Runs the real handler (`enforcer.usecases.handle_event.handle_event`) on Microsoft's sample payloads against the ARM
 emulator (with per-call latency), with and without the audit store on Azurite. ARM time is measured
 client-side around every ArmGateway call; overhead = handler wall time - ARM time.
 """
@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from enforcer.adapters.arm import ArmGateway, RetrySettings
-from enforcer.composition import Services, build_services
+from enforcer.composition import build_services
 from enforcer.core.events import Route
 from enforcer.core.settings import Settings
-from handlers import events as event_handlers
+from enforcer.usecases.handle_event import handle_event
+from enforcer.usecases.services import Services
 from localdev.emulator import Emulator, FaultConfig
 from localdev.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT
 
@@ -108,11 +109,11 @@ def _run_kind(
         if warm:  # as in a running app whose sweep listed the subscriptions
             services.enforcer.directory.remember([services.arm.get_subscription(sub)])
         if start == "duplicate":
-            event_handlers.handle_raw_event(copy.deepcopy(event), route, services)
+            handle_event(copy.deepcopy(event), route, services)
         emulator.reset_calls()
         arm.arm_seconds = 0.0
         started = time.perf_counter()
-        event_handlers.handle_raw_event(event, route, services)
+        handle_event(event, route, services)
         totals.append(time.perf_counter() - started)
         arm_times.append(arm.arm_seconds)
         calls.update(emulator.calls)
@@ -137,7 +138,6 @@ def run(latency_ms: float = 50.0, repeats: int = 20, storage: str | None = None)
                 Emulator(faults=FaultConfig(latency_ms=latency_ms)) as emulator,
                 _services(emulator, audit_storage) as (services, arm),
             ):
-                event_handlers._recent.clear()
                 directory = "warm subscription cache" if warm else "cold instance"
                 print(f"\n-- {audit_label}, {directory} --")
                 print(f"{'EVENT KIND':38} {'TOTAL ms':>9} {'ARM ms':>8} {'OVERHEAD ms':>12}  ARM CALLS PER EVENT")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 
-from enforcer.composition import Services, build_app_services
+from enforcer.composition import build_app_services
 from enforcer.core.settings import Settings
+from enforcer.usecases.services import Services
 
 logger = logging.getLogger(__name__)
 

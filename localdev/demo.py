@@ -90,9 +90,10 @@ def _local_stack(args: argparse.Namespace) -> Iterator[dict[str, Any]]:
 
 def run(args: argparse.Namespace) -> int:
     from enforcer.adapters.arm import ArmGateway
-    from enforcer.composition import build_cli_services, run_enforcement
+    from enforcer.composition import build_cli_services
     from enforcer.core.render import outcomes_table, summary_line
     from enforcer.core.settings import Settings
+    from enforcer.usecases.record import run_enforcement
 
     with _local_stack(args) as stack:
         emulator = stack["emulator"]

@@ -6,6 +6,7 @@ pytest_plugins = [
     "tests.fixtures.emulator",
     "tests.fixtures.azurite",
     "tests.fixtures.webhook",
+    "tests.fixtures.services",
 ]
 
 

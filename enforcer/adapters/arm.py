@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from azure.core.credentials import AccessToken, TokenCredential
@@ -19,9 +19,10 @@ from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy
 from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 
+from enforcer.adapters.azure_errors import classify
 from enforcer.adapters.closing import ClosesOnExit
-from enforcer.core.errors import EnforcementError, classify, is_operation_in_progress
-from enforcer.core.models import PLAN_NAME, ExtensionState, PricingState
+from enforcer.core.errors import EnforcementError, is_operation_in_progress
+from enforcer.core.models import PLAN_NAME, ExtensionState, PricingState, SubscriptionInfo, SubscriptionListing
 from enforcer.core.settings import is_loopback_host
 
 if TYPE_CHECKING:
@@ -73,22 +74,6 @@ class ArmRetryPolicy(RetryPolicy[Any, Any]):
             if is_operation_in_progress(409, body):
                 return True
         return bool(super().is_retry(settings, response))
-
-
-@dataclass(frozen=True)
-class SubscriptionInfo:
-    subscription_id: str
-    display_name: str | None
-    state: str | None
-    tags: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SubscriptionListing:
-    """Every subscription the subscriptions API returned, and the pages it took."""
-
-    subscriptions: list[SubscriptionInfo]
-    pages: int
 
 
 @dataclass(frozen=True)

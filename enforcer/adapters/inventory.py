@@ -8,56 +8,37 @@ transactions of at most 100 entities (one partition), which are idempotent and t
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError
+from azure.core.exceptions import AzureError
 
+from enforcer.adapters.azure_errors import describe
 from enforcer.adapters.closing import ClosesOnExit
-from enforcer.core.errors import EnforcementError
-from enforcer.core.settings import Settings, validate_endpoint
+from enforcer.adapters.tables import MAX_BATCH_OPERATIONS, RETRY_ON_ALL_METHODS, TableConnection
+from enforcer.core.errors import InventoryError
+from enforcer.core.settings import Settings
+from enforcer.core.sweep_plan import chunked
 
 if TYPE_CHECKING:
-    from azure.core.credentials import TokenCredential
     from azure.data.tables import TableClient
 
 logger = logging.getLogger(__name__)
 
 INVENTORY_PARTITION: Final = "inventory"
-MAX_BATCH: Final = 100
-# Upserts are idempotent, so a $batch POST may be retried like a PUT (azure-core does not retry POST by default).
-_RETRY_METHODS: Final = frozenset({"HEAD", "GET", "PUT", "DELETE", "OPTIONS", "TRACE", "POST", "PATCH", "MERGE"})
-
-
-class InventoryError(RuntimeError):
-    """The inventory could not be read or written; the message names the table and the status only."""
-
-
-def chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _describe(error: AzureError) -> str:
-    if isinstance(error, HttpResponseError):
-        return f"HTTP {error.status_code}"
-    return type(error).__name__
 
 
 class InventoryStore(ClosesOnExit):
     """Known subscription ids in the runs table. Create with `from_settings`; use as a context manager."""
 
-    def __init__(self, storage: str, table: str, *, credential: TokenCredential | None = None) -> None:
-        storage = storage.strip()
-        self._is_url = "://" in storage and "=" not in storage.split("?", 1)[0]
-        self._storage = validate_endpoint("ENFORCER_STORAGE", storage) if self._is_url else storage
+    def __init__(self, storage: str | TableConnection, table: str, **connection_options: Any) -> None:
+        """`storage` is ENFORCER_STORAGE or a connection shared with the audit store (enforcer/adapters/tables.py)."""
+        self._owns_tables = not isinstance(storage, TableConnection)
+        self._tables = (
+            storage if isinstance(storage, TableConnection) else TableConnection(storage, **connection_options)
+        )
         self.table = table
-        self._credential = credential
-        self._lock = threading.Lock()
-        self._client: TableClient | None = None
-        self._table_ready = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> InventoryStore | None:
@@ -69,30 +50,10 @@ class InventoryStore(ClosesOnExit):
         return f"InventoryStore(table={self.table!r})"
 
     def _table(self) -> TableClient:
-        from azure.data.tables import TableClient
-
-        with self._lock:
-            if self._client is None:
-                options: dict[str, Any] = {"retry_total": 4, "retry_backoff_factor": 0.5, "retry_backoff_max": 8}
-                if self._is_url:
-                    if self._credential is None:
-                        from azure.identity import DefaultAzureCredential
-
-                        self._credential = DefaultAzureCredential()
-                    self._client = TableClient(
-                        endpoint=self._storage, table_name=self.table, credential=self._credential, **options
-                    )
-                else:
-                    self._client = TableClient.from_connection_string(self._storage, table_name=self.table, **options)
-            if not self._table_ready:
-                try:
-                    self._client.create_table()
-                except ResourceExistsError:
-                    pass
-                except AzureError as error:
-                    raise InventoryError(f"cannot open table {self.table!r}: {_describe(error)}") from error
-                self._table_ready = True
-            return self._client
+        try:
+            return self._tables.ensure_table(self.table)
+        except AzureError as error:
+            raise InventoryError(f"cannot open table {self.table!r}: {describe(error)}") from error
 
     def known(self) -> set[str]:
         """Every subscription id recorded so far (empty before the first sweep)."""
@@ -103,7 +64,7 @@ class InventoryStore(ClosesOnExit):
             )
             return {str(e["RowKey"]) for e in entities}
         except AzureError as error:
-            raise InventoryError(f"cannot read the inventory in table {self.table!r}: {_describe(error)}") from error
+            raise InventoryError(f"cannot read the inventory in table {self.table!r}: {describe(error)}") from error
 
     def remember(self, subscription_ids: Iterable[str]) -> int:
         """Record these ids as known (upserts); returns how many were written."""
@@ -114,7 +75,7 @@ class InventoryStore(ClosesOnExit):
         client = self._table()
         from azure.data.tables import UpdateMode
 
-        for chunk in chunks(ids, MAX_BATCH):
+        for chunk in chunked(ids, MAX_BATCH_OPERATIONS):
             operations = [
                 (
                     "upsert",
@@ -124,19 +85,16 @@ class InventoryStore(ClosesOnExit):
                 for sub in chunk
             ]
             try:
-                client.submit_transaction(operations, retry_on_methods=_RETRY_METHODS)
+                client.submit_transaction(operations, retry_on_methods=RETRY_ON_ALL_METHODS)
             except AzureError as error:
                 raise InventoryError(
-                    f"cannot write {len(chunk)} inventory row(s) to table {self.table!r}: {_describe(error)}"
+                    f"cannot write {len(chunk)} inventory row(s) to table {self.table!r}: {describe(error)}"
                 ) from error
         return len(ids)
 
     def close(self) -> None:
-        with self._lock:
-            if self._client is not None:
-                self._client.close()
-                self._client = None
-            self._table_ready = False
+        if self._owns_tables:
+            self._tables.close()
 
 
-__all__ = ["EnforcementError", "InventoryError", "InventoryStore", "chunks"]
+__all__ = ["InventoryError", "InventoryStore"]

@@ -12,21 +12,21 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
-from azure.core.exceptions import AzureError, HttpResponseError
+from azure.core.exceptions import AzureError
 
 from enforcer.adapters.arm import ArmGateway, ArmRetryPolicy, RetrySettings
-from enforcer.core.models import PLAN_NAME, ExtensionState, PricingState
+from enforcer.adapters.azure_errors import describe
+from enforcer.core.errors import ResourceGraphError
+from enforcer.core.models import MAX_SUBSCRIPTIONS_PER_QUERY, PLAN_NAME, ExtensionState, PricingRows, PricingState
 
 if TYPE_CHECKING:
     from azure.mgmt.resourcegraph import ResourceGraphClient
 
 logger = logging.getLogger(__name__)
 
-# Resource Graph takes at most 1,000 subscriptions per query from SDK clients, and returns at most 1,000 rows a page.
-MAX_SUBSCRIPTIONS_PER_QUERY: Final = 1000
+# Resource Graph returns at most 1,000 rows a page.
 MAX_PAGE_SIZE: Final = 1000
 # Ordered by a unique column so that skip-token paging neither repeats nor drops rows (Resource Graph's paging
 # guidance: without `order by`, paged results are not repeatable). pricingTier goes through tostring() because
@@ -39,26 +39,6 @@ PRICINGS_QUERY: Final = (
 )
 # One quick retry: a Resource Graph outage costs seconds before the batch falls back to direct GETs.
 DEFAULT_RETRY: Final = RetrySettings(total=2, backoff_factor=0.5, backoff_max=4.0)
-
-
-class ResourceGraphError(RuntimeError):
-    """Resource Graph did not answer usefully; the message says why (status and code only, no URLs)."""
-
-    def __init__(self, message: str, requests: int = 1) -> None:
-        super().__init__(message)
-        self.requests = requests  # requests sent before giving up (for the run's call counts)
-
-
-@dataclass(frozen=True)
-class PricingRows:
-    """What Resource Graph says about one batch: pricing per subscription id (lowercase) and requests sent.
-
-    A subscription without a row is not listed (Resource Graph shows nothing for it: not registered,
-    not readable, or not indexed yet). A row whose values cannot be read maps to None.
-    """
-
-    pricings: dict[str, PricingState | None] = field(default_factory=dict)
-    requests: int = 0
 
 
 def _enabled(value: object) -> bool:
@@ -104,13 +84,6 @@ def rows_to_pricings(rows: Sequence[Any], wanted: Sequence[str]) -> dict[str, Pr
         if sub in asked:
             pricings[sub] = pricing_from_row(row)
     return pricings
-
-
-def _describe(error: AzureError) -> str:
-    if isinstance(error, HttpResponseError):
-        code = error.error.code if error.error is not None else None
-        return f"HTTP {error.status_code}" + (f" {code}" if code else "")
-    return type(error).__name__
 
 
 class ResourceGraphGateway:
@@ -183,7 +156,7 @@ class ResourceGraphGateway:
             try:
                 response = self.client.resources(request)
             except AzureError as error:
-                raise ResourceGraphError(f"Resource Graph query failed: {_describe(error)}", requests) from error
+                raise ResourceGraphError(f"Resource Graph query failed: {describe(error)}", requests) from error
             data: Any = response.data  # objectArray: a list of row objects (typed as a JSON mapping in the SDK)
             if not isinstance(data, list):
                 raise ResourceGraphError("Resource Graph answered without an object array", requests)

@@ -15,7 +15,8 @@ from enforcer.core.render import (
     outcomes_table,
     summary_line,
 )
-from enforcer.core.settings import ConfigError, Settings, is_guid
+from enforcer.core.settings import ConfigError, Settings
+from enforcer.core.text import is_guid
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -94,7 +95,7 @@ def _register_status(commands: argparse._SubParsersAction[argparse.ArgumentParse
 
 def cmd_status(args: argparse.Namespace) -> int:
     from enforcer.adapters.audit_store import AuditStore
-    from enforcer.core.status_view import render_status
+    from enforcer.core.render import render_status
 
     if args.subscription and not is_guid(args.subscription):
         print(f"{args.subscription[:80]!r} is not a subscription id (GUID)", file=sys.stderr)
@@ -130,10 +131,11 @@ def _register_events(commands: argparse._SubParsersAction[argparse.ArgumentParse
 
 
 def cmd_handle_event(args: argparse.Namespace) -> int:
-    from enforcer.composition import build_cli_services, finish_run, new_run_id
+    from enforcer.composition import build_cli_services
     from enforcer.core.events import Route, load_events
-    from enforcer.usecases.enforce import utc_now_iso
-    from handlers.events import handle_raw_event
+    from enforcer.core.models import utc_now_iso
+    from enforcer.usecases.handle_event import handle_event
+    from enforcer.usecases.record import finish_run, new_run_id, summarise
 
     text = sys.stdin.read() if args.file == "-" else _read(args.file)
     if text is None:
@@ -146,8 +148,9 @@ def cmd_handle_event(args: argparse.Namespace) -> int:
     services = build_cli_services(Settings.from_env().for_dry_run(args.dry_run))
     run_id, started_at, started = new_run_id("event"), utc_now_iso(), time.perf_counter()
     try:
-        outcomes = [handle_raw_event(event, Route.ANY, services) for event in events]
-        finish_run(services, run_id, "event", started_at=started_at, started=started, outcomes=outcomes)
+        outcomes = [handle_event(event, Route.ANY, services) for event in events]
+        summary = summarise(services, run_id, "event", started_at=started_at, started=started, outcomes=outcomes)
+        finish_run(services, summary, outcomes)
     finally:
         services.close()
     if args.json:

@@ -10,7 +10,8 @@ import sys
 from collections.abc import Sequence
 
 from enforcer.core.render import EXIT_USAGE, exit_code, outcomes_json, outcomes_table, summary_line
-from enforcer.core.settings import ConfigError, Settings, is_guid
+from enforcer.core.settings import ConfigError, Settings
+from enforcer.core.text import is_guid
 
 logger = logging.getLogger("enforcer.cli")
 
@@ -22,7 +23,8 @@ def _subscription_id(value: str) -> str:
 
 
 def cmd_enforce(args: argparse.Namespace) -> int:
-    from enforcer.composition import build_cli_services, run_enforcement
+    from enforcer.composition import build_cli_services
+    from enforcer.usecases.record import run_enforcement
 
     settings = Settings.from_env().for_dry_run(args.dry_run)
     services = build_cli_services(settings)

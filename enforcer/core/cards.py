@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from typing import Any, Final
 from urllib.parse import quote
 
-from enforcer.core.models import Outcome, OutcomeKind, PricingState, RunSummary, Trigger
-from enforcer.core.status_view import OUTCOME_ORDER, attention_rank
+from enforcer.core.models import OUTCOME_ORDER, Outcome, OutcomeKind, PricingState, RunSummary, Trigger, attention_rank
+from enforcer.core.text import clip as clip_text
 
 ADAPTIVE_CARD_VERSION: Final = "1.4"
 ADAPTIVE_CARD_SCHEMA: Final = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -80,8 +80,8 @@ def message_size(card: dict[str, Any]) -> int:
 
 
 def clip(text: str, limit: int) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[: max(limit - 1, 0)].rstrip() + "…"
+    """Card text: surrounding white space dropped, then cut like every other text (`enforcer.core.text.clip`)."""
+    return clip_text(text.strip(), limit)
 
 
 def label(kind: OutcomeKind) -> str:

@@ -20,6 +20,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from enforcer.core.models import OutcomeKind
+from enforcer.core.text import clip, is_guid
 
 # Bounds on what the parser echoes back: events may carry huge or odd strings.
 REASON_MAX_CHARS: Final = 200
@@ -119,12 +120,11 @@ class EventSkipped:
 
     def __post_init__(self) -> None:
         # Every field here may end up in a log line or an audit record: keep them bounded.
-        object.__setattr__(self, "event_id", _truncate(self.event_id, REASON_MAX_CHARS))
-        object.__setattr__(self, "event_type", _truncate(self.event_type, REASON_MAX_CHARS))
-        object.__setattr__(self, "reason", _truncate(self.reason, REASON_MAX_CHARS))
+        object.__setattr__(self, "event_id", clip(self.event_id, REASON_MAX_CHARS))
+        object.__setattr__(self, "event_type", clip(self.event_type, REASON_MAX_CHARS))
+        object.__setattr__(self, "reason", clip(self.reason, REASON_MAX_CHARS))
 
 
-_GUID: Final = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # Resource ids are case-insensitive; re.ASCII keeps odd unicode from case-folding into a match.
 _SUBSCRIPTION_PATH: Final = re.compile(r"/subscriptions/([^/]*)(?:/|\Z)", re.IGNORECASE | re.ASCII)
 _MANAGEMENT_GROUP_SUBSCRIPTION_PATH: Final = re.compile(
@@ -139,13 +139,9 @@ _SCOPE_TOPIC: Final = re.compile(r"/subscriptions/([^/]*)(?:/resourceGroups/[^/]
 
 def normalize_subscription_id(value: object) -> str | None:
     """The lower-case GUID when `value` is exactly a GUID string, else None."""
-    if isinstance(value, str) and _GUID.fullmatch(value):
+    if isinstance(value, str) and is_guid(value):
         return value.lower()
     return None
-
-
-def _truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _show(value: object) -> str:
@@ -411,7 +407,7 @@ def _policy_event(
 def _optional_name(value: object) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None  # cosmetic metadata: a wrong type is dropped, not fatal
-    return _truncate(value.strip(), NAME_MAX_CHARS)
+    return clip(value.strip(), NAME_MAX_CHARS)
 
 
 def _vending_event(env: EventEnvelope, route: Route, naming: _Naming) -> EnforceRequest | EventSkipped:

@@ -10,9 +10,12 @@ import dataclasses
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 PLAN_NAME = "AI"
+# Resource Graph takes at most 1,000 subscriptions per query from SDK clients.
+MAX_SUBSCRIPTIONS_PER_QUERY = 1000
 STANDARD = "Standard"
 FREE = "Free"
 
@@ -48,6 +51,38 @@ class OutcomeKind(enum.StrEnum):
     @property
     def is_change(self) -> bool:
         return self in (OutcomeKind.REMEDIATED, OutcomeKind.WOULD_REMEDIATE)
+
+    @property
+    def needs_attention(self) -> bool:
+        """Failures and changes: what is carded, counted in digests and listed first."""
+        return self.is_failure or self.is_change
+
+
+# What needs attention first: failures, then changes, then the quiet outcomes. The one ordering of outcomes
+# for tables, `status`, cards and digests.
+OUTCOME_ORDER: tuple[OutcomeKind, ...] = (
+    OutcomeKind.FAILED,
+    OutcomeKind.PARTIALLY_FAILED,
+    OutcomeKind.REJECTED,
+    OutcomeKind.REMEDIATED,
+    OutcomeKind.WOULD_REMEDIATE,
+    OutcomeKind.EXCLUDED,
+    OutcomeKind.IGNORED,
+    OutcomeKind.COMPLIANT,
+)
+
+
+def attention_rank(outcome: OutcomeKind | str) -> int:
+    """0 for the most urgent outcome kind; unknown kinds (from a newer writer) sort last."""
+    try:
+        return OUTCOME_ORDER.index(OutcomeKind(outcome))
+    except ValueError:
+        return len(OUTCOME_ORDER)
+
+
+def utc_now_iso() -> str:
+    """Now, as ISO 8601 UTC with milliseconds and a Z: the form of every time the enforcer records."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class ErrorKind(enum.StrEnum):
@@ -124,6 +159,24 @@ class PricingState:
             tier=str(data.get("tier", FREE)),
             extensions=tuple(ExtensionState(str(n), bool(v)) for n, v in exts.items()),
         )
+
+
+@dataclass(frozen=True)
+class SubscriptionInfo:
+    """A subscription's name, state and tags: what the scope rules read."""
+
+    subscription_id: str
+    display_name: str | None
+    state: str | None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SubscriptionListing:
+    """Every subscription the subscriptions API returned, and the pages it took."""
+
+    subscriptions: list[SubscriptionInfo]
+    pages: int
 
 
 @dataclass(frozen=True)
@@ -257,3 +310,15 @@ class RunSummary:
             "resume_after": self.resume_after,
             "complete": self.complete,
         }
+
+
+@dataclass(frozen=True)
+class PricingRows:
+    """What Resource Graph says about one batch: pricing per subscription id (lowercase) and requests sent.
+
+    A subscription without a row is not listed (Resource Graph shows nothing for it: not registered,
+    not readable, or not indexed yet). A row whose values cannot be read maps to None.
+    """
+
+    pricings: dict[str, PricingState | None] = field(default_factory=dict)
+    requests: int = 0

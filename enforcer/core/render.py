@@ -1,28 +1,19 @@
-"""Rendering outcomes for people (a table) and for machines (JSON), and the CLI's exit codes."""
+"""Rendering outcomes and audit records for people (tables) and machines (JSON), and the CLI's exit codes."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
-from enforcer.core.models import Outcome, OutcomeKind
+from enforcer.core.models import OUTCOME_ORDER, Outcome, OutcomeKind, PricingState, attention_rank
+from enforcer.core.records import AuditRecord
+from enforcer.core.text import clip
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-
-# Worst first: failures, then changes, then the rest.
-SEVERITY = {
-    OutcomeKind.FAILED: 0,
-    OutcomeKind.PARTIALLY_FAILED: 1,
-    OutcomeKind.REJECTED: 2,
-    OutcomeKind.REMEDIATED: 3,
-    OutcomeKind.WOULD_REMEDIATE: 4,
-    OutcomeKind.EXCLUDED: 5,
-    OutcomeKind.IGNORED: 6,
-    OutcomeKind.COMPLIANT: 7,
-}
 
 
 def exit_code(outcomes: Sequence[Outcome]) -> int:
@@ -33,21 +24,16 @@ def outcomes_json(outcomes: Sequence[Outcome]) -> str:
     return json.dumps([o.to_dict() for o in outcomes], indent=2)
 
 
-def _state_text(outcome: Outcome, which: str) -> str:
-    state = outcome.before if which == "before" else outcome.after
+def state_text(state: PricingState | None) -> str:
+    """`Standard AIPromptEvidence=on AIModelScanner=off`, or `-` when unknown."""
     if state is None:
         return "-"
-    on = [e.name for e in state.extensions if e.enabled]
-    return f"{state.tier}" + (f" [{', '.join(on)}]" if on else "")
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    return " ".join([state.tier, *(f"{e.name}={'on' if e.enabled else 'off'}" for e in state.extensions)])
 
 
 def outcomes_table(outcomes: Sequence[Outcome], *, show_state: bool = False) -> str:
     """A readable table: one row per subscription, then the changes or the error under it."""
-    rows = sorted(outcomes, key=lambda o: (SEVERITY.get(o.outcome, 9), o.subscription_id))
+    rows = sorted(outcomes, key=lambda o: (attention_rank(o.outcome), o.subscription_id))
     header = f"{'SUBSCRIPTION':36}  {'NAME':18}  {'OUTCOME':16}  DETAIL"
     lines = [header, "-" * len(header)]
     for o in rows:
@@ -60,15 +46,71 @@ def outcomes_table(outcomes: Sequence[Outcome], *, show_state: bool = False) -> 
         else:
             detail = ""
         lines.append(
-            f"{o.subscription_id:36}  {_clip(o.subscription_name or '', 18):18}  {o.outcome.value:16}  {detail}"
+            f"{o.subscription_id:36}  {clip(o.subscription_name or '', 18):18}  {o.outcome.value:16}  {detail}"
         )
         if show_state and (o.before or o.after):
-            lines.append(f"{'':36}  {'':18}  {'':16}  before: {_state_text(o, 'before')}")
-            lines.append(f"{'':36}  {'':18}  {'':16}  after:  {_state_text(o, 'after')}")
+            lines.append(f"{'':36}  {'':18}  {'':16}  before: {state_text(o.before)}")
+            lines.append(f"{'':36}  {'':18}  {'':16}  after:  {state_text(o.after)}")
     return "\n".join(lines)
 
 
 def summary_line(outcomes: Sequence[Outcome]) -> str:
     counts = Counter(o.outcome.value for o in outcomes)
-    parts = [f"{counts[k.value]} {k.value}" for k in sorted(SEVERITY, key=SEVERITY.__getitem__) if counts[k.value]]
+    parts = [f"{counts[k.value]} {k.value}" for k in OUTCOME_ORDER if counts[k.value]]
     return f"{len(outcomes)} subscription(s): " + (", ".join(parts) if parts else "nothing to do")
+
+
+# -- `status`: the latest record per subscription, failures first ---------------------------------------
+
+
+def failures_first(records: Sequence[AuditRecord]) -> list[AuditRecord]:
+    """Failures, then changes, then the rest; by subscription name (then id) within each kind."""
+    return sorted(
+        records,
+        key=lambda r: (attention_rank(r.outcome), (r.subscription_name or "").lower(), r.subscription_id),
+    )
+
+
+def _pricing(data: dict[str, Any] | None) -> PricingState | None:
+    return None if data is None else PricingState.from_dict(data)
+
+
+def _detail(record: AuditRecord) -> str:
+    if record.error:
+        return record.error.splitlines()[0] if record.error.strip() else record.error
+    if record.reason:
+        return record.reason
+    changes = record.change_list()
+    if changes:
+        return "; ".join(f"{c.field} {c.before}->{c.after}" for c in changes)
+    return ""
+
+
+def render_status(records: Sequence[AuditRecord], as_json: bool) -> str:
+    """A text table (or a JSON array) of these records, failures first."""
+    ordered = failures_first(records)
+    if as_json:
+        return json.dumps([r.to_dict() for r in ordered], indent=2, ensure_ascii=False)
+    if not ordered:
+        return "No audit records yet."
+    header = ("OUTCOME", "SUBSCRIPTION", "ID", "WHEN", "BEFORE -> AFTER", "DETAIL")
+    rows = [
+        (
+            r.outcome,
+            r.subscription_name or "-",
+            r.subscription_id,
+            r.started_at or r.recorded_at,
+            f"{state_text(_pricing(r.before_dict()))} -> {state_text(_pricing(r.after_dict()))}",
+            _detail(r) + (f" [notification: {r.notification}]" if r.notification else ""),
+        )
+        for r in ordered
+    ]
+    # Free text goes last, so the other columns stay aligned.
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
+    lines = [
+        "  ".join([*(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])), row[-1]]).rstrip()
+        for row in (header, *rows)
+    ]
+    failing = sum(1 for r in ordered if r.outcome in (OutcomeKind.FAILED.value, OutcomeKind.PARTIALLY_FAILED.value))
+    lines += ["", f"{len(ordered)} subscription(s), {failing} failing."]
+    return "\n".join(lines)

@@ -16,6 +16,7 @@ from typing import Final
 from urllib.parse import urlsplit
 
 from enforcer.core.models import Component, ComponentSetting, DesiredState, Mode
+from enforcer.core.text import is_guid
 
 
 class ConfigError(ValueError):
@@ -151,13 +152,6 @@ def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
 
 def _value(env: Mapping[str, str], name: str) -> str:
     return env.get(name, "").strip() or _DEFAULTS[name]
-
-
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
-
-def is_guid(value: str) -> bool:
-    return bool(_GUID.fullmatch(value))
 
 
 def _subscription_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:

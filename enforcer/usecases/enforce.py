@@ -7,14 +7,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 
-from enforcer.adapters.arm import ArmGateway, SubscriptionInfo
 from enforcer.core.decision import decide
 from enforcer.core.errors import EnforcementError, extension_failure_message
-from enforcer.core.models import ErrorKind, Mode, Outcome, OutcomeKind, Trigger
+from enforcer.core.models import ErrorKind, Mode, Outcome, OutcomeKind, SubscriptionInfo, Trigger, utc_now_iso
 from enforcer.core.scope import exclusion_by_id, exclusion_by_metadata
-from enforcer.core.settings import Settings, is_guid
+from enforcer.core.settings import Settings
+from enforcer.core.text import is_guid
+from enforcer.usecases.ports import PricingGateway
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,10 @@ class SubscriptionDirectory:
     """A small TTL cache of subscription metadata in front of ARM; thread-safe."""
 
     def __init__(
-        self, arm: ArmGateway, ttl_seconds: float = DIRECTORY_TTL_SECONDS, clock: Callable[[], float] = time.monotonic
+        self,
+        arm: PricingGateway,
+        ttl_seconds: float = DIRECTORY_TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._arm = arm
         self._ttl = ttl_seconds
@@ -69,14 +72,10 @@ class SubscriptionLocks:
             return self._locks.setdefault(subscription_id.lower(), threading.Lock())
 
 
-def utc_now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 class Enforcer:
     """Enforces the desired state on one subscription at a time and returns an Outcome; never raises for ARM errors."""
 
-    def __init__(self, settings: Settings, arm: ArmGateway, directory: SubscriptionDirectory | None = None) -> None:
+    def __init__(self, settings: Settings, arm: PricingGateway, directory: SubscriptionDirectory | None = None) -> None:
         self.settings = settings
         self.arm = arm
         self.directory = directory or SubscriptionDirectory(arm)

@@ -10,7 +10,7 @@ import pytest
 
 from enforcer.adapters.audit_store import AuditStore, AuditStoreError
 from enforcer.core.models import Mode, OutcomeKind, RunSummary, Trigger
-from enforcer.core.status_view import render_status
+from enforcer.core.render import render_status
 from localdev.azurite import ACCOUNT_KEY, AzuriteProcess
 from tests.audit.builders import make_outcome, sub_id
 from tests.fixtures.azurite import FAST_RETRIES, unique_table_names

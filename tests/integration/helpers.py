@@ -4,21 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from enforcer.adapters.arm import ArmGateway, RetrySettings
-from enforcer.composition import Services, build_services
-from enforcer.core.settings import Settings
+from tests.fixtures.services import FAST_RETRY, services_for, settings_for
 
-FAST_RETRY = RetrySettings(total=4, backoff_factor=0.05, backoff_max=0.5)
-
-
-def settings_for(url: str, **env: str) -> Settings:
-    return Settings.from_env({"ENFORCER_ARM_ENDPOINT": url, **env})
-
-
-def services_for(url: str, env: Mapping[str, str] | None = None, **kwargs: object) -> Services:
-    settings = settings_for(url, **(env or {}))
-    arm = ArmGateway(settings.arm_endpoint, retry=FAST_RETRY)
-    return build_services(settings, arm=arm, **kwargs)  # type: ignore[arg-type]
+__all__ = ["FAST_RETRY", "extensions_of", "services_for", "settings_for"]
 
 
 def extensions_of(pricing: Mapping[str, object]) -> dict[str, str]:

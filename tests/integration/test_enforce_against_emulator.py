@@ -149,7 +149,7 @@ def test_disabled_subscription_is_left_alone_with_its_reason(emulator):
 
 def test_disabled_subscription_refusing_the_write_is_reported_as_disabled(emulator):
     """If the state changed after we read it, ARM's read-only refusal gets its own message."""
-    from enforcer.adapters.arm import SubscriptionInfo
+    from enforcer.core.models import SubscriptionInfo
 
     sub = new_sub()
     emulator.add_subscription(sub, state="Disabled")

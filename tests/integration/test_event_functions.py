@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
-from enforcer.adapters.arm import SubscriptionInfo
 from enforcer.adapters.audit_store import AuditStore
 from enforcer.adapters.teams import TeamsNotifier
-from enforcer.core.models import OutcomeKind
+from enforcer.core.models import OutcomeKind, SubscriptionInfo
+from enforcer.usecases.handle_event import handle_event
+from enforcer.usecases.services import RecentEvents
 from handlers import events as event_handlers
 from handlers import runtime
 from localdev.emulator import Emulator
@@ -35,7 +36,6 @@ def stack(emulator: Emulator, audit_store: AuditStore, webhook_sink: WebhookSink
     notifier = TeamsNotifier(webhook_sink.url, retry_total=1, total_timeout=5)
     services = services_for(emulator.url, audit=audit_store, notifier=notifier)
     runtime.use(services)
-    event_handlers._recent.clear()  # a fresh process: no event ids remembered
     yield {"emulator": emulator, "audit": audit_store, "sink": webhook_sink, "services": services}
     runtime.use(None)
 
@@ -80,7 +80,7 @@ def test_same_event_delivered_three_times_gives_one_put_and_one_card(stack, app_
 
     app_functions["ai_account_created"](host_decoded(raw))
     app_functions["ai_account_created"](host_decoded(raw))
-    event_handlers._recent.clear()  # another instance: only the audit store knows the event
+    stack["services"].recent_events = RecentEvents()  # another instance: only the audit store knows the event
     app_functions["ai_account_created"](host_decoded(raw))
 
     assert emulator.calls["pricings.put"] == 1
@@ -133,7 +133,7 @@ def test_mismatched_subscription_ids_are_rejected_without_any_call(stack, app_fu
     raw = sample("resource-write-cognitive-account.eventgrid.json")
     raw["data"]["subscriptionId"] = "11111111-2222-3333-4444-555555555555"
 
-    outcome = event_handlers.handle_raw_event(raw, event_handlers.AI_ACCOUNT, stack["services"])
+    outcome = handle_event(raw, event_handlers.AI_ACCOUNT, stack["services"])
 
     assert outcome.outcome is OutcomeKind.REJECTED
     assert "11111111-2222-3333-4444-555555555555" in (outcome.reason or "")

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from enforcer.core.models import OutcomeKind
+from enforcer.usecases.handle_event import handle_event
 from handlers import events as event_handlers
-from handlers.events import handle_raw_event
 from tests.events.samples import SUBSCRIPTION, sample, sample_names
 from tests.integration.helpers import services_for
 
@@ -51,10 +51,10 @@ def test_hostile_events_never_crash_and_never_call_arm_unless_well_formed(emulat
     with contextlib.suppress(ValueError):  # already added by an earlier example
         emulator.add_subscription(SUBSCRIPTION)
     services = services_for(emulator.url, {"ENFORCER_MODE": "audit"})  # audit mode: even a valid event writes nothing
-    event_handlers._recent.clear()
     emulator.reset_calls()
 
-    outcome = handle_raw_event(event, event_handlers.SUBSCRIPTION, services)
+    outcome = handle_event(event, event_handlers.SUBSCRIPTION, services)
+    services.close()  # 150 examples: one set of clients at a time
 
     assert emulator.calls["pricings.put"] == 0
     if outcome.outcome in (OutcomeKind.IGNORED, OutcomeKind.REJECTED):

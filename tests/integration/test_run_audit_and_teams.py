@@ -9,7 +9,7 @@ import pytest
 
 from enforcer.adapters.audit_store import AuditStore, AuditStoreError
 from enforcer.adapters.teams import TeamsNotifier
-from enforcer.composition import run_enforcement
+from enforcer.usecases.record import run_enforcement
 from localdev.azurite import AzuriteProcess
 from localdev.emulator import FaultConfig
 from localdev.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT_AI

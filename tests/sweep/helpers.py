@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from enforcer.adapters.arm import ArmGateway, RetrySettings
+from enforcer.adapters.arm import RetrySettings
 from enforcer.adapters.audit_store import AuditStore
-from enforcer.composition import Services, build_services
 from enforcer.core.decision import decide
 from enforcer.core.models import ExtensionState, Outcome, PricingState, RunSummary
 from enforcer.core.settings import Settings
+from enforcer.usecases.services import Services
 from localdev.emulator import Emulator
+from tests.fixtures.services import services_for
 
 # Enough attempts that 30 % throttling never exhausts them (0.3^13 per call); short backoff for 5xx.
 PATIENT_RETRY = RetrySettings(total=12, backoff_factor=0.05, backoff_max=0.5)
@@ -42,17 +42,8 @@ class RecordingNotifier:
         self.digests.append((summary, list(outcomes)))
         return "sent"
 
-
-def sweep_settings(
-    emulator: Emulator, audit: AuditStore | None = None, storage: str | None = None, **env: str
-) -> Settings:
-    values = {"ENFORCER_ARM_ENDPOINT": emulator.url, **env}
-    if audit is not None:
-        assert storage is not None
-        values.update(
-            ENFORCER_STORAGE=storage, ENFORCER_AUDIT_TABLE=audit.audit_table, ENFORCER_RUNS_TABLE=audit.runs_table
-        )
-    return Settings.from_env(values)
+    def close(self) -> None:
+        """Nothing to release."""
 
 
 def sweep_services(
@@ -65,12 +56,16 @@ def sweep_services(
     retry: RetrySettings = PATIENT_RETRY,
     **env: str,
 ) -> Services:
-    settings = sweep_settings(emulator, audit, storage, **env)
-    if budget_seconds is not None:
-        # Below the setting's minimum of 10 s on purpose: tests spend a budget in about a second.
-        settings = dataclasses.replace(settings, sweep_time_budget_seconds=budget_seconds)  # type: ignore[arg-type]
-    arm = ArmGateway(settings.arm_endpoint, retry=retry)
-    return build_services(settings, arm=arm, audit=audit, notifier=notifier)
+    """`services_for` with the audit store's tables in the settings (the sweep's inventory shares them)."""
+    values = dict(env)
+    if audit is not None:
+        assert storage is not None
+        values.update(
+            ENFORCER_STORAGE=storage, ENFORCER_AUDIT_TABLE=audit.audit_table, ENFORCER_RUNS_TABLE=audit.runs_table
+        )
+    return services_for(
+        emulator.url, values, retry=retry, budget_seconds=budget_seconds, audit=audit, notifier=notifier
+    )
 
 
 def stored_state(emulator: Emulator, sub: str) -> PricingState:

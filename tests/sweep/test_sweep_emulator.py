@@ -185,7 +185,7 @@ def test_resource_graph_pages_with_skip_tokens(emulator):
     fleet = emulator.seed_fleet(20, drift_fraction=0.5, seed=3)
     ids = [m.subscription_id for m in fleet]
     services = sweep_services(emulator)
-    with ResourceGraphGateway(services.arm, page_size=7) as graph:
+    with ResourceGraphGateway(services.arm, page_size=7) as graph:  # type: ignore[arg-type]
         rows = graph.pricings(ids)
     assert rows.requests == 3
     assert set(rows.pricings) == set(ids)

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from enforcer.adapters.resource_graph import pricing_from_row, rows_to_pricings
 from enforcer.core.models import Component, ComponentSetting, DesiredState, ExtensionState, PricingState
-from enforcer.usecases.sweep import batches, compliant_per_graph, resume_point, rotate
+from enforcer.core.sweep_plan import chunked as batches
+from enforcer.core.sweep_plan import compliant_per_graph, resume_point, rotate
 
 DESIRED = DesiredState(
     (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from enforcer.adapters.audit_store import AuditRecord
 from enforcer.core.models import OutcomeKind
-from enforcer.core.status_view import failures_first, render_status
+from enforcer.core.records import AuditRecord
+from enforcer.core.render import failures_first, render_status
 from tests.audit.builders import make_outcome, sub_id
 
 

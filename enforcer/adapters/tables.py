@@ -1,0 +1,121 @@
+"""One way to reach Azure Table storage, shared by the audit store and the inventory.
+
+`ENFORCER_STORAGE` is either a connection string (`UseDevelopmentStorage=true`, or `AccountName=...;AccountKey=...`)
+or a table account URL used with a token credential (default: DefaultAzureCredential, imported only then).
+Clients are built lazily per table with one retry setting (azure-core's RetryPolicy), and a table is created on
+first use. Secrets in a connection string are registered with the log redaction before anything can log them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import TYPE_CHECKING, Any, Final
+
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+
+from enforcer.adapters.redact import connection_string_secrets, install_redaction
+from enforcer.core.records import MAX_BATCH_OPERATIONS
+from enforcer.core.settings import ConfigError, validate_endpoint
+
+__all__ = ["MAX_BATCH_OPERATIONS", "RETRY_ON_ALL_METHODS", "TableConnection", "is_table_missing"]
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+    from azure.data.tables import TableClient
+
+logger = logging.getLogger(__name__)
+
+# Upserts are idempotent, so a $batch POST may be retried like a PUT (azure-core does not retry POST by default).
+RETRY_ON_ALL_METHODS: Final = frozenset({"HEAD", "GET", "PUT", "DELETE", "OPTIONS", "TRACE", "POST", "PATCH", "MERGE"})
+
+
+def is_table_missing(exc: HttpResponseError) -> bool:
+    code = str(getattr(exc, "error_code", "") or "")
+    return code == "TableNotFound" or (isinstance(exc, ResourceNotFoundError) and "TableNotFound" in str(exc))
+
+
+class TableConnection:
+    """The TableClients of one storage account; thread-safe. `close()` closes every client it built."""
+
+    def __init__(
+        self,
+        storage: str,
+        *,
+        credential: TokenCredential | None = None,
+        retry_total: int = 4,
+        retry_backoff_factor: float = 0.5,
+        retry_backoff_max: int = 8,
+        connection_timeout: float = 5.0,
+        read_timeout: float = 20.0,
+        **client_options: Any,
+    ) -> None:
+        """The retry settings go to the Tables client's azure-core retry policy; `client_options` are passed
+        to each TableClient as they are (e.g. `raw_response_hook`)."""
+        storage = storage.strip()
+        if not storage:
+            raise ConfigError("ENFORCER_STORAGE is empty; give a connection string or a table account URL")
+        self.is_url = "://" in storage and "=" not in storage.split("?", 1)[0]
+        if self.is_url:
+            storage = validate_endpoint("ENFORCER_STORAGE", storage)
+        else:
+            install_redaction(*connection_string_secrets(storage))  # an account key or SAS never reaches a log
+        self._storage = storage
+        self._credential = credential
+        self._options: dict[str, Any] = {
+            "retry_total": retry_total,
+            "retry_backoff_factor": retry_backoff_factor,
+            "retry_backoff_max": retry_backoff_max,
+            "connection_timeout": connection_timeout,
+            "read_timeout": read_timeout,
+            **client_options,
+        }
+        self._lock = threading.Lock()
+        self._clients: dict[str, TableClient] = {}
+        self._ready: set[str] = set()
+
+    def __repr__(self) -> str:  # never show the connection string
+        return f"TableConnection(url={self.is_url})"
+
+    def client(self, table: str) -> TableClient:
+        from azure.data.tables import TableClient
+
+        with self._lock:
+            client = self._clients.get(table)
+            if client is None:
+                if self.is_url:
+                    if self._credential is None:
+                        # Imported here: only the URL form (managed identity) needs it.
+                        from azure.identity import DefaultAzureCredential
+
+                        self._credential = DefaultAzureCredential()
+                    client = TableClient(
+                        endpoint=self._storage, table_name=table, credential=self._credential, **self._options
+                    )
+                else:
+                    client = TableClient.from_connection_string(self._storage, table_name=table, **self._options)
+                self._clients[table] = client
+            return client
+
+    def ensure_table(self, table: str, *, force: bool = False) -> TableClient:
+        """The table's client, the table created first if this connection has not seen it (AzureError if not)."""
+        client = self.client(table)
+        if force or table not in self._ready:
+            try:
+                client.create_table(retry_on_methods=RETRY_ON_ALL_METHODS)
+                logger.info("Created table %s", table)
+            except ResourceExistsError:
+                pass
+            self._ready.add(table)
+        return client
+
+    def forget(self, table: str) -> None:
+        """The table was found missing: create it again on next use."""
+        self._ready.discard(table)
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
+            self._ready.clear()

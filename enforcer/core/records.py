@@ -1,0 +1,286 @@
+"""How decisions and runs are stored: Table entities built from outcomes and run summaries, and back.
+
+Pure data: the audit store adapter (enforcer/adapters/audit_store.py) sends these entities; `status` renders them.
+
+Layout
+- Audit table: PartitionKey = subscription id, RowKey = inverted start time + short hash, so a partition
+  lists newest first. The RowKey is derived from the outcome (subscription, trigger, start time), so a
+  retried write of the same decision upserts the same row instead of adding a second one.
+- The same table holds an index partition `latest` (RowKey = subscription id) with a copy of each
+  subscription's newest enforcement record, so `status` reads one partition instead of the whole history.
+- Runs table: PartitionKey = run kind (cli, event, sweep, demo), RowKey newest first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from enforcer.core.models import (
+    ErrorKind,
+    FieldChange,
+    Mode,
+    Outcome,
+    OutcomeKind,
+    PricingState,
+    RunSummary,
+    Trigger,
+    utc_now_iso,
+)
+from enforcer.core.text import clip
+
+# The Table service's transaction limit: at most 100 operations, one partition.
+MAX_BATCH_OPERATIONS: Final = 100
+LATEST_PARTITION: Final = "latest"
+# Event Grid retries a delivery for up to 24 h; duplicates are looked for in twice that.
+DUPLICATE_WINDOW_HOURS: Final = 48.0
+# A transaction may carry at most 4 MiB; stay well below it whatever the records hold.
+_MAX_BATCH_BYTES: Final = 3 * 1024 * 1024
+# A string property holds at most 64 KiB (32 K UTF-16 characters); errors are cut well below that.
+_MAX_TEXT: Final = 8000
+# Outcomes that are about events rather than subscriptions do not replace a subscription's latest state.
+NOT_A_DECISION: Final = frozenset({OutcomeKind.IGNORED, OutcomeKind.REJECTED})
+# Characters the Table service refuses in PartitionKey and RowKey.
+_KEY_FORBIDDEN: Final = str.maketrans({c: "_" for c in "/\\#?\t\n\r"})
+INVERT_BASE: Final = 10**16  # microseconds since 1970 stay below this until the year 2286
+
+
+def table_key(value: str) -> str:
+    return (value or "-").translate(_KEY_FORBIDDEN)
+
+
+def _parse_time(iso: str) -> datetime | None:
+    if not iso:
+        return None
+    try:
+        parsed = datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def newest_first_key(iso_time: str, *identity: str) -> str:
+    """A RowKey that sorts newest first: inverted microseconds since the epoch + an 8-hex hash of `identity`.
+
+    Deterministic for a given time and identity; falls back to the current time when `iso_time` is empty
+    or not ISO 8601.
+    """
+    moment = _parse_time(iso_time)
+    micros = int(moment.timestamp() * 1_000_000) if moment else time.time_ns() // 1000
+    digest = hashlib.sha256("\x1f".join((iso_time, *identity)).encode()).hexdigest()[:8]
+    return f"{INVERT_BASE - micros:016d}-{digest}"
+
+
+def _clip(text: str | None, limit: int = _MAX_TEXT) -> str | None:
+    return None if text is None else clip(text, limit)
+
+
+@dataclass
+class AuditRecord:
+    """One decision on one subscription, as stored. Nested values are JSON strings (Table columns are flat)."""
+
+    PartitionKey: str
+    RowKey: str
+    subscription_id: str
+    outcome: str
+    mode: str
+    trigger_kind: str
+    trigger_id: str
+    trigger_type: str = ""
+    subscription_name: str | None = None
+    before: str | None = None  # JSON of PricingState.to_dict()
+    after: str | None = None
+    changes: str = "[]"  # JSON list of FieldChange.to_dict()
+    error: str | None = None
+    error_kind: str | None = None
+    reason: str | None = None
+    new_subscription: bool = False
+    started_at: str = ""
+    duration_ms: float = 0.0
+    arm_calls: str = "{}"  # JSON {call kind: count}
+    notification: str | None = None
+    recorded_at: str = ""
+
+    @classmethod
+    def from_outcome(cls, outcome: Outcome) -> AuditRecord:
+        subscription = outcome.subscription_id.lower()
+        return cls(
+            PartitionKey=table_key(subscription),
+            RowKey=newest_first_key(
+                outcome.started_at, subscription, outcome.trigger.kind, outcome.trigger.id, outcome.trigger.type
+            ),
+            subscription_id=subscription,
+            outcome=outcome.outcome.value,
+            mode=outcome.mode.value,
+            trigger_kind=outcome.trigger.kind,
+            trigger_id=outcome.trigger.id,
+            trigger_type=outcome.trigger.type,
+            subscription_name=outcome.subscription_name,
+            before=json.dumps(outcome.before.to_dict()) if outcome.before else None,
+            after=json.dumps(outcome.after.to_dict()) if outcome.after else None,
+            changes=json.dumps([c.to_dict() for c in outcome.changes]),
+            error=_clip(outcome.error),
+            error_kind=outcome.error_kind.value if outcome.error_kind else None,
+            reason=_clip(outcome.reason),
+            new_subscription=outcome.new_subscription,
+            started_at=outcome.started_at,
+            duration_ms=float(round(outcome.duration_ms, 1)),
+            arm_calls=json.dumps(outcome.arm_calls),
+            notification=_clip(outcome.notification, 500),
+            recorded_at=utc_now_iso(),
+        )
+
+    def to_entity(self) -> dict[str, Any]:
+        """The Table entity; None values are left out (the Table service has no null)."""
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_entity(cls, entity: Mapping[str, Any]) -> AuditRecord:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in entity.items() if k in known}
+        if "duration_ms" in values:
+            values["duration_ms"] = float(values["duration_ms"])
+        return cls(**values)
+
+    def trigger(self) -> Trigger:
+        return Trigger(kind=self.trigger_kind, id=self.trigger_id, type=self.trigger_type)
+
+    def before_dict(self) -> dict[str, Any] | None:
+        return dict(json.loads(self.before)) if self.before else None
+
+    def after_dict(self) -> dict[str, Any] | None:
+        return dict(json.loads(self.after)) if self.after else None
+
+    def change_list(self) -> list[FieldChange]:
+        return [FieldChange(str(c["field"]), str(c["before"]), str(c["after"])) for c in json.loads(self.changes)]
+
+    def to_outcome(self) -> Outcome:
+        before, after = self.before_dict(), self.after_dict()
+        return Outcome(
+            subscription_id=self.subscription_id,
+            outcome=OutcomeKind(self.outcome),
+            trigger=self.trigger(),
+            mode=Mode(self.mode),
+            subscription_name=self.subscription_name,
+            changes=self.change_list(),
+            before=PricingState.from_dict(before) if before is not None else None,
+            after=PricingState.from_dict(after) if after is not None else None,
+            error=self.error,
+            error_kind=None if not self.error_kind else _error_kind(self.error_kind),
+            reason=self.reason,
+            new_subscription=self.new_subscription,
+            started_at=self.started_at,
+            duration_ms=self.duration_ms,
+            arm_calls={str(k): int(v) for k, v in json.loads(self.arm_calls).items()},
+            notification=self.notification,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON output for `status --json`: nested values decoded, table keys left out."""
+        return {
+            "subscription_id": self.subscription_id,
+            "subscription_name": self.subscription_name,
+            "outcome": self.outcome,
+            "mode": self.mode,
+            "trigger": self.trigger().to_dict(),
+            "before": self.before_dict(),
+            "after": self.after_dict(),
+            "changes": [c.to_dict() for c in self.change_list()],
+            "error": self.error,
+            "error_kind": self.error_kind,
+            "reason": self.reason,
+            "new_subscription": self.new_subscription,
+            "started_at": self.started_at,
+            "duration_ms": self.duration_ms,
+            "arm_calls": json.loads(self.arm_calls),
+            "notification": self.notification,
+            "recorded_at": self.recorded_at,
+        }
+
+
+def _error_kind(value: str) -> ErrorKind:
+    try:
+        return ErrorKind(value)
+    except ValueError:
+        return ErrorKind.UNEXPECTED
+
+
+def run_entity(summary: RunSummary) -> dict[str, Any]:
+    """The runs-table entity for one run summary (PartitionKey = kind, RowKey newest first)."""
+    entity: dict[str, Any] = {
+        "PartitionKey": table_key(summary.kind),
+        "RowKey": newest_first_key(summary.started_at, summary.kind, summary.run_id),
+        "run_id": summary.run_id,
+        "kind": summary.kind,
+        "mode": summary.mode.value,
+        "started_at": summary.started_at,
+        "duration_ms": float(round(summary.duration_ms, 1)),
+        "counts": json.dumps(summary.counts),
+        "arm_calls": json.dumps(summary.arm_calls),
+        "new_subscriptions": int(summary.new_subscriptions),
+        "notes": json.dumps([_clip(n, 2000) for n in summary.notes[:50]]),
+        "complete": summary.complete,
+        "recorded_at": utc_now_iso(),
+    }
+    if summary.resume_after is not None:
+        entity["resume_after"] = summary.resume_after
+    return entity
+
+
+def run_from_entity(entity: Mapping[str, Any]) -> RunSummary:
+    return RunSummary(
+        run_id=str(entity["run_id"]),
+        kind=str(entity["kind"]),
+        mode=Mode(str(entity["mode"])),
+        started_at=str(entity.get("started_at", "")),
+        duration_ms=float(entity.get("duration_ms", 0.0)),
+        counts={str(k): int(v) for k, v in json.loads(entity.get("counts", "{}")).items()},
+        arm_calls={str(k): int(v) for k, v in json.loads(entity.get("arm_calls", "{}")).items()},
+        new_subscriptions=int(entity.get("new_subscriptions", 0)),
+        notes=[str(n) for n in json.loads(entity.get("notes", "[]"))],
+        resume_after=entity.get("resume_after"),
+        complete=bool(entity.get("complete", True)),
+    )
+
+
+def latest_entity(record: AuditRecord) -> dict[str, Any]:
+    entity = record.to_entity()
+    entity["PartitionKey"] = LATEST_PARTITION
+    entity["RowKey"] = table_key(record.subscription_id)
+    entity["record_row_key"] = record.RowKey
+    return entity
+
+
+def record_from_latest(entity: Mapping[str, Any]) -> AuditRecord:
+    """The record an index row copies, with its own keys back."""
+    record = AuditRecord.from_entity(entity)
+    record.PartitionKey = table_key(record.subscription_id)
+    record.RowKey = str(entity.get("record_row_key", record.RowKey))
+    return record
+
+
+def batches(entities: Sequence[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """Split entities into transactions: one partition each, at most 100 entities and ~3 MiB.
+
+    A transaction may not touch one row twice, so a repeated RowKey keeps only its last entity.
+    """
+    by_partition: dict[str, dict[str, dict[str, Any]]] = {}
+    for entity in entities:
+        by_partition.setdefault(str(entity["PartitionKey"]), {})[str(entity["RowKey"])] = entity
+    for rows in by_partition.values():
+        chunk: list[dict[str, Any]] = []
+        size = 0
+        for entity in rows.values():
+            entity_size = len(json.dumps(entity, default=str))
+            if chunk and (len(chunk) >= MAX_BATCH_OPERATIONS or size + entity_size > _MAX_BATCH_BYTES):
+                yield chunk
+                chunk, size = [], 0
+            chunk.append(entity)
+            size += entity_size
+        if chunk:
+            yield chunk

@@ -1,0 +1,50 @@
+"""The sweep's pure rules: the order subscriptions are handled in, batching, and what Resource Graph settles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+from enforcer.core.decision import decide
+from enforcer.core.models import MAX_SUBSCRIPTIONS_PER_QUERY, DesiredState, PricingState, SubscriptionInfo
+from enforcer.core.scope import exclusion_by_id, exclusion_by_metadata
+from enforcer.core.settings import Settings
+
+
+def rotate(ids: Sequence[str], resume_after: str | None) -> list[str]:
+    """Sorted ids starting after `resume_after` and wrapping around (it need not be in `ids` any more)."""
+    ordered = sorted(ids)
+    if resume_after is None:
+        return ordered
+    start = next((i for i, sub in enumerate(ordered) if sub > resume_after), 0)
+    return ordered[start:] + ordered[:start]
+
+
+def chunked(ids: Sequence[str], size: int = MAX_SUBSCRIPTIONS_PER_QUERY) -> Iterator[list[str]]:
+    """Consecutive slices of at most `size` items (Resource Graph queries, Table transactions)."""
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
+
+
+def compliant_per_graph(
+    ids: Sequence[str], pricings: Mapping[str, PricingState | None], desired: DesiredState
+) -> dict[str, PricingState]:
+    """The subscriptions whose Resource Graph row needs no change; every other id is a candidate for a GET."""
+    compliant: dict[str, PricingState] = {}
+    for sub in ids:
+        state = pricings.get(sub)
+        if state is not None and decide(state, desired) is None:
+            compliant[sub] = state
+    return compliant
+
+
+def resume_point(rest: Sequence[str], started: int, previous: str | None) -> str | None:
+    """The last id of the resumable order that this run handled, or the previous point when it handled none."""
+    return rest[started - 1] if started > 0 else previous
+
+
+def exclusion(sub: str, info: SubscriptionInfo | None, settings: Settings) -> str | None:
+    """Why a subscription is out of scope, from settings and (when known) its metadata; None when in scope."""
+    reason = exclusion_by_id(sub, settings)
+    if reason is None and info is not None:
+        reason = exclusion_by_metadata(info.tags, info.state, settings)
+    return reason

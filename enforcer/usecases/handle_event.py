@@ -1,0 +1,78 @@
+"""Handle one Event Grid event: parse, scope, drop duplicates, enforce, record, notify. A malformed event never raises.
+
+Both the functions (handlers/events.py) and `python -m enforcer handle-event` run this.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from enforcer.core.events import EnforceRequest, Route, parse_event
+from enforcer.core.models import Outcome, OutcomeKind, Trigger, utc_now_iso
+from enforcer.usecases.record import record_and_notify
+from enforcer.usecases.services import Services
+
+logger = logging.getLogger(__name__)
+
+
+def _duplicate_of(services: Services, request: EnforceRequest) -> str | None:
+    previous = services.recent_events.seen(request.event_id)
+    if previous is not None:
+        return previous
+    if services.audit is None:
+        return None
+    record = services.audit.find_by_trigger(request.subscription_id, request.event_id)
+    return None if record is None else record.outcome
+
+
+def handle_event(raw: object, route: Route, services: Services) -> Outcome:
+    """Handle one event in either schema. Raises only when the audit store cannot be written (so it is retried)."""
+    parsed = parse_event(raw, route, services.settings.extra_policy_definition_ids)
+    if not isinstance(parsed, EnforceRequest):
+        logger.info(
+            "event %s: type=%s id=%s reason=%s",
+            parsed.outcome.value,
+            parsed.event_type[:100],
+            parsed.event_id[:100],
+            parsed.reason,
+        )
+        outcome = Outcome(
+            subscription_id=parsed.subscription_id or "",
+            outcome=parsed.outcome,
+            trigger=Trigger("event", parsed.event_id[:200], parsed.event_type[:200]),
+            mode=services.settings.mode,
+            reason=parsed.reason,
+            started_at=utc_now_iso(),
+        )
+        if parsed.subscription_id:  # the audit log is partitioned by subscription; others are only logged
+            record_and_notify(services, [outcome])
+        return outcome
+
+    previous = _duplicate_of(services, parsed)
+    if previous is not None:
+        logger.info(
+            "event duplicate: id=%s subscription=%s already handled (%s)",
+            parsed.event_id,
+            parsed.subscription_id,
+            previous,
+        )
+        return Outcome(
+            subscription_id=parsed.subscription_id,
+            outcome=OutcomeKind.IGNORED,
+            trigger=Trigger("event", parsed.event_id, parsed.event_type),
+            mode=services.settings.mode,
+            reason=f"duplicate delivery of event {parsed.event_id}: already handled ({previous})",
+            started_at=utc_now_iso(),
+            notification="skipped_duplicate",
+        )
+
+    outcome = services.enforcer.enforce(
+        parsed.subscription_id,
+        Trigger("event", parsed.event_id, parsed.event_type),
+        new_subscription=parsed.announces_new_subscription,
+    )
+    if parsed.display_name and not outcome.subscription_name:
+        outcome.subscription_name = parsed.display_name
+    record_and_notify(services, [outcome])
+    services.recent_events.add(parsed.event_id, outcome.outcome.value)
+    return outcome

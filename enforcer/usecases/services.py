@@ -1,0 +1,48 @@
+"""The ports one process works with, bundled; built by the composition root (enforcer/composition.py)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from enforcer.core.settings import Settings
+from enforcer.usecases.enforce import Enforcer
+from enforcer.usecases.ports import AuditLog, Inventory, Notifier, PricingGateway, PricingIndex
+
+
+class RecentEvents:
+    """Event ids this process has handled: catches duplicates even without an audit store (bounded)."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._capacity = capacity
+        self._ids: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def seen(self, event_id: str) -> str | None:
+        with self._lock:
+            return self._ids.get(event_id)
+
+    def add(self, event_id: str, outcome: str) -> None:
+        with self._lock:
+            self._ids[event_id] = outcome
+            while len(self._ids) > self._capacity:
+                self._ids.popitem(last=False)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    arm: PricingGateway
+    enforcer: Enforcer
+    audit: AuditLog | None = None
+    notifier: Notifier | None = None
+    resource_graph: PricingIndex | None = None
+    inventory: Inventory | None = None
+    recent_events: RecentEvents = field(default_factory=RecentEvents)
+
+    def close(self) -> None:
+        """Close every client; the pricing gateway last, since Resource Graph shares its HTTP session."""
+        for port in (self.resource_graph, self.inventory, self.audit, self.notifier, self.arm):
+            if port is not None:
+                port.close()
