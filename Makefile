@@ -19,16 +19,19 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# Lint, format, types, and the architecture's import contracts (pyproject.toml [tool.importlinter]).
 check: $(PY_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test: install check
 	$(BIN)/pytest
 
+# Every pure test, wherever it lives: tests that use a local server are marked integration (tests/conftest.py).
 unit: $(PY_STAMP)
-	$(BIN)/pytest tests/unit -q
+	$(BIN)/pytest -q -m "not integration"
 
 demo: install
 	$(BIN)/python -m localdev demo

@@ -9,7 +9,6 @@ import pytest
 from enforcer.adapters.inventory import InventoryStore
 from enforcer.core.models import OutcomeKind
 from enforcer.usecases.sweep import sweep
-from localdev.emulator import FaultConfig
 from localdev.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT_AI
 from tests.sweep.helpers import RecordingNotifier, is_compliant, sweep_services
 
@@ -45,8 +44,11 @@ def test_every_decision_is_audited_and_the_run_summarised(emulator, azurite, aud
 def test_an_exhausted_time_budget_resumes_on_the_next_run(emulator, azurite, audit_store):
     fleet = emulator.seed_fleet(30, drift_fraction=1.0, seed=17)
     everyone = sorted(m.subscription_id for m in fleet)
-    # Each subscription costs at least a GET and a PUT of 100 ms, two at a time: 3 s of work for a 1 s budget.
-    emulator.faults = FaultConfig(latency_ms=100)
+    # Time as the sweep sees it moves 100 ms per ARM call the emulator answers, whatever the machine's speed:
+    # each subscription costs a GET and a PUT, so 30 of them are 6 s of work for a 1 s budget.
+    def arm_time() -> float:
+        return sum(emulator.calls.values()) * 0.1
+
     services = sweep_services(
         emulator,
         audit=audit_store,
@@ -56,7 +58,7 @@ def test_an_exhausted_time_budget_resumes_on_the_next_run(emulator, azurite, aud
         ENFORCER_RESOURCE_GRAPH="off",
     )
 
-    first = sweep(services)
+    first = sweep(services, clock=arm_time)
 
     handled = [o.subscription_id for o in first.outcomes]
     assert not first.summary.complete
@@ -65,7 +67,7 @@ def test_an_exhausted_time_budget_resumes_on_the_next_run(emulator, azurite, aud
     assert first.summary.resume_after == handled[-1]
     assert audit_store.latest_run("sweep").resume_after == handled[-1]
 
-    second = sweep(services)
+    second = sweep(services, clock=arm_time)
 
     assert second.outcomes[0].subscription_id == everyone[len(handled)]
     assert any(f"resumed after {handled[-1]}" in n for n in second.summary.notes)
@@ -74,9 +76,8 @@ def test_an_exhausted_time_budget_resumes_on_the_next_run(emulator, azurite, aud
     for _ in range(10):
         if seen == set(everyone):
             break
-        seen |= {o.subscription_id for o in sweep(services).outcomes}
+        seen |= {o.subscription_id for o in sweep(services, clock=arm_time).outcomes}
     assert seen == set(everyone)
-    emulator.faults = FaultConfig()
     assert all(is_compliant(emulator, s, services.settings) for s in everyone)
     services.close()
 
