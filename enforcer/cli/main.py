@@ -74,14 +74,19 @@ def _add_optional_commands(commands: argparse._SubParsersAction[argparse.Argumen
     extra.register(commands)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def configure_logging(*, verbose: bool) -> None:
+    """Log lines to stderr (stdout is for results and `--json`): INFO with -v, WARNING otherwise."""
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.INFO if verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(verbose=args.verbose)
     try:
         return int(args.func(args))
     except ConfigError as error:

@@ -7,6 +7,9 @@ retry it for 24 hours, so it is reported as rejected instead.
 Where an event names a subscription (`data.subscriptionId`, `data.resourceUri`,
 `subject`, `topic`/`source`), every name must be a GUID and all names must agree;
 otherwise the event is rejected, whatever its type.
+
+Longer than the other core modules on purpose: every rule for trusting an event (schemas, sources, the
+subscription it names) is kept in this one file, so that a review of what an attacker's event can do reads one place.
 """
 
 from __future__ import annotations

@@ -44,10 +44,11 @@ def test_every_decision_is_audited_and_the_run_summarised(emulator, azurite, aud
 def test_an_exhausted_time_budget_resumes_on_the_next_run(emulator, azurite, audit_store):
     fleet = emulator.seed_fleet(30, drift_fraction=1.0, seed=17)
     everyone = sorted(m.subscription_id for m in fleet)
+
     # Time as the sweep sees it moves 100 ms per ARM call the emulator answers, whatever the machine's speed:
     # each subscription costs a GET and a PUT, so 30 of them are 6 s of work for a 1 s budget.
     def arm_time() -> float:
-        return sum(emulator.calls.values()) * 0.1
+        return float(sum(emulator.calls.values())) * 0.1
 
     services = sweep_services(
         emulator,

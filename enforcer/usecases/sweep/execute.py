@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from typing import Any
 
 from enforcer.core.errors import ResourceGraphError
 from enforcer.core.models import (
@@ -94,30 +95,28 @@ class Run:
         self._pool.shutdown(wait=True)
 
 
-def _excluded_outcome(run: Run, sub: str, info: SubscriptionInfo | None, reason: str, new: bool) -> Outcome:
+def _decided_without_arm(
+    run: Run, sub: str, info: SubscriptionInfo | None, kind: OutcomeKind, **fields: Any
+) -> Outcome:
+    """An outcome the sweep reaches without an ARM call: excluded by scope, or compliant per Resource Graph."""
     return Outcome(
         subscription_id=sub,
-        outcome=OutcomeKind.EXCLUDED,
+        outcome=kind,
         trigger=run.trigger,
         mode=run.enforcer.settings.mode,
         subscription_name=info.display_name if info else None,
-        reason=reason,
-        new_subscription=new,
         started_at=utc_now_iso(),
+        **fields,
     )
 
 
+def _excluded_outcome(run: Run, sub: str, info: SubscriptionInfo | None, reason: str, new: bool) -> Outcome:
+    return _decided_without_arm(run, sub, info, OutcomeKind.EXCLUDED, reason=reason, new_subscription=new)
+
+
 def _compliant_outcome(run: Run, sub: str, info: SubscriptionInfo | None, state: PricingState) -> Outcome:
-    return Outcome(
-        subscription_id=sub,
-        outcome=OutcomeKind.COMPLIANT,
-        trigger=run.trigger,
-        mode=run.enforcer.settings.mode,
-        subscription_name=info.display_name if info else None,
-        before=state,
-        after=state,
-        reason=COMPLIANT_PER_GRAPH,
-        started_at=utc_now_iso(),
+    return _decided_without_arm(
+        run, sub, info, OutcomeKind.COMPLIANT, before=state, after=state, reason=COMPLIANT_PER_GRAPH
     )
 
 
