@@ -234,9 +234,10 @@ class Block:
     target: str  # resource type@version, or module path
     body: str
     preceding_text: str  # text before the declaration (for the comment that names a role)
+    existing: bool = False  # `resource x '...' existing = {...}`: a reference, not a deployment
 
 
-_BLOCK = re.compile(r"^(resource|module)\s+([A-Za-z_][A-Za-z0-9_]*)\s+'([^']+)'[^=\n]*=\s*", re.MULTILINE)
+_BLOCK = re.compile(r"^(resource|module)\s+([A-Za-z_][A-Za-z0-9_]*)\s+'([^']+)'([^=\n]*)=\s*", re.MULTILINE)
 
 
 def blocks(raw_text: str) -> list[Block]:
@@ -248,7 +249,8 @@ def blocks(raw_text: str) -> list[Block]:
         if brace < 0:
             raise ValueError(f"{match.group(2)}: no body")
         body = text[brace : matching_close(strip_line_comments_keep_length(text), brace) + 1]
-        found.append(Block(match.group(1), match.group(2), match.group(3), body, text[: match.start()]))
+        existing = match.group(4).split() == ["existing"]
+        found.append(Block(match.group(1), match.group(2), match.group(3), body, text[: match.start()], existing))
     return found
 
 
@@ -275,3 +277,30 @@ def entry_value(block_body: str, key: str) -> str:
     if key not in entries:
         raise KeyError(key)
     return entries[key]
+
+
+def interpolate(expr: str, values: Mapping[str, str]) -> str:
+    """Value of a string literal with `${...}` holes, each hole's expression text looked up in values.
+
+    A hole whose expression is not in values raises NotLiteral, so a test never compares against a guess."""
+    expr = expr.strip()
+    if not expr.startswith("'") or expr.startswith("'''") or _string_end(expr, 0) != len(expr):
+        raise NotLiteral(f"not a single-line string literal: {expr!r}")
+    body = expr[1:-1]
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        if body.startswith("\\", i):
+            out.append(body[i + 1])
+            i += 2
+        elif body.startswith("${", i):
+            close = matching_close(body, i + 1)
+            hole = body[i + 2 : close].strip()
+            if hole not in values:
+                raise NotLiteral(f"no value for ${{{hole}}} in {expr!r}")
+            out.append(values[hole])
+            i = close + 1
+        else:
+            out.append(body[i])
+            i += 1
+    return "".join(out)
