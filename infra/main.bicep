@@ -170,8 +170,14 @@ var policyTopicName = 'evgst-enforcer-policy-${resourceToken}'
 var resourceEventsTopicName = 'evgst-enforcer-resources'
 var managedSubscriptions = empty(managedSubscriptionIds) ? [] : split(replace(managedSubscriptionIds, ' ', ''), ',')
 
+// This cloud's Resource Manager endpoint and token audience, so the app works in sovereign clouds too.
+// Source: https://learn.microsoft.com/azure/azure-resource-manager/bicep/bicep-functions-deployment#environment
 // environment().resourceManager ends with a slash; the code wants none.
 var armEndpoint = endsWith(environment().resourceManager, '/') ? substring(environment().resourceManager, 0, length(environment().resourceManager) - 1) : environment().resourceManager
+// authentication.audiences lists the audiences Resource Manager accepts (global Azure:
+// https://management.core.windows.net/ and https://management.azure.com/). Prefer the one that is the endpoint
+// itself, as the app asks for today (https://management.azure.com/.default); else the cloud's first audience.
+var armAudience = contains(environment().authentication.audiences, environment().resourceManager) ? environment().resourceManager : environment().authentication.audiences[0]
 
 // Every setting the code reads (enforcer/settings.py SETTINGS); tests/infra checks this block against it.
 var enforcerAppSettings = {
@@ -183,6 +189,9 @@ var enforcerAppSettings = {
   ENFORCER_DATA_SECURITY_EXTENSION: dataSecurityExtension
   ENFORCER_MODEL_SECURITY_EXTENSION: modelSecurityExtension
   ENFORCER_ARM_ENDPOINT: armEndpoint
+  // Token audience for ARM, as environment() gives it (global Azure: https://management.azure.com/). Set
+  // ahead of the code reading it (tests/infra/test_bicep_settings.py SET_AHEAD_OF_CODE).
+  ENFORCER_ARM_AUDIENCE: armAudience
   // Table endpoint only: the app authenticates with its managed identity, the account has no shared keys.
   ENFORCER_STORAGE: 'https://${storageAccountName}.table.${environment().suffixes.storage}'
   ENFORCER_AUDIT_TABLE: auditTable
