@@ -29,6 +29,7 @@ param resourceGroupName string = ''
 // App settings the enforcer reads (enforcer/settings.py SETTINGS). Defaults equal the code's defaults.
 // ---------------------------------------------------------------------------------------------------
 
+// Source: enforcer/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
 @allowed([
   'enforce'
   'audit'
@@ -36,6 +37,7 @@ param resourceGroupName string = ''
 @description('ENFORCER_MODE: `enforce` writes changes; `audit` decides and reports but never writes.')
 param enforcerMode string = 'enforce'
 
+// Source: enforcer/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
 @allowed([
   'on'
   'off'
@@ -44,6 +46,7 @@ param enforcerMode string = 'enforce'
 @description('ENFORCER_PROMPT_EVIDENCE: suspicious prompt evidence component.')
 param promptEvidence string = 'on'
 
+// Source: enforcer/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
 @allowed([
   'on'
   'off'
@@ -52,6 +55,7 @@ param promptEvidence string = 'on'
 @description('ENFORCER_DATA_SECURITY: data security for AI interactions (Purview; needs its own licence).')
 param dataSecurity string = 'unmanaged'
 
+// Source: enforcer/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
 @allowed([
   'on'
   'off'
@@ -94,16 +98,19 @@ param extraPolicyDefinitionIds string = ''
 @description('ENFORCER_SWEEP_SCHEDULE: NCRONTAB schedule of the drift sweep.')
 param sweepSchedule string = '0 */15 * * * *'
 
+// Source: enforcer/settings.py (Settings.from_env accepts 1 to 256)
 @minValue(1)
 @maxValue(256)
 @description('ENFORCER_SWEEP_CONCURRENCY: subscriptions checked at once by the sweep.')
 param sweepConcurrency int = 16
 
+// Source: enforcer/settings.py (at least 10) and host.json (below its functionTimeout of 10 minutes)
 @minValue(10)
 @maxValue(570)
 @description('ENFORCER_SWEEP_TIME_BUDGET_SECONDS: must stay below functionTimeout in host.json (10 minutes).')
 param sweepTimeBudgetSeconds int = 480
 
+// Source: enforcer/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
 @allowed([
   'on'
   'off'
@@ -121,6 +128,9 @@ param managedSubscriptionIds string = ''
 @description('Management group under enforcement (id, not display name). Empty: no PolicyStates topic here and no management-group deployment.')
 param managementGroupId string = ''
 
+// The two built-in roles that write Microsoft.Security/pricings: Security Admin (fb1c8493) and Owner (8e3af657).
+// Source: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security#security-admin
+// Source: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/privileged#owner
 @allowed([
   'SecurityAdmin'
   'Owner'
@@ -137,12 +147,20 @@ param vendingPublisherPrincipalIds string = ''
 @description('Comma-separated object ids allowed to read the audit tables (Storage Table Data Reader), e.g. the operators.')
 param auditReaderPrincipalIds string = ''
 
+// The Flex Consumption doc, Considerations: "The lowest maximum scale is currently 1. The highest currently
+// supported value is 1000." (Versions of 2024-2025 said 40.) The default stays 40: every instance calls ARM as
+// the one identity, whose requests Resource Manager throttles together; the region's default Flex Consumption
+// quota (250 cores) is shared by every Flex Consumption app of the subscription.
+// Source: https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan#considerations
 @minValue(1)
 @maxValue(1000)
 @description('Flex Consumption scale-out ceiling; one identity shares ARM throttling limits across instances.')
 param maximumInstanceCount int = 40
 
+// The Flex Consumption instance sizes (0.25, 1 and 2 cores); 2048 is the doc's default for most apps.
+// Source: https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan#instance-sizes
 @allowed([
+  512
   2048
   4096
 ])

@@ -6,6 +6,9 @@
 // of the host, <site>/host/default). It needs the code deployed and the Event Grid extension loaded, so
 // this module is deployed after `azd deploy` (infra/hooks/postdeploy.sh).
 
+// The two parent types this module declares an event subscription under.
+// Source: https://learn.microsoft.com/azure/templates/microsoft.eventgrid/systemtopics/eventsubscriptions
+// Source: https://learn.microsoft.com/azure/templates/microsoft.eventgrid/topics/eventsubscriptions
 @allowed([
   'system'
   'custom'
@@ -32,6 +35,9 @@ param includedEventTypes array
 @description('StringIn advanced filters: {"<key>": ["value", ...]}; keys such as data.operationName.')
 param stringInFilters object = {}
 
+// Two of the API's three eventDeliverySchema values (CustomInputSchema is the third): the two that
+// enforcer/events.py parses.
+// Source: https://learn.microsoft.com/azure/templates/microsoft.eventgrid/systemtopics/eventsubscriptions
 @allowed([
   'EventGridSchema'
   'CloudEventSchemaV1_0'

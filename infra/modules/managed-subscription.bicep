@@ -14,6 +14,9 @@ param principalId string
 @description('Assign Reader and the pricing role here (false when a management group assignment covers it).')
 param assignRoles bool
 
+// The two built-in roles that write Microsoft.Security/pricings: Security Admin (fb1c8493) and Owner (8e3af657).
+// Source: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security#security-admin
+// Source: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/privileged#owner
 @allowed([
   'SecurityAdmin'
   'Owner'

@@ -304,3 +304,33 @@ def interpolate(expr: str, values: Mapping[str, str]) -> str:
             out.append(body[i])
             i += 1
     return "".join(out)
+
+
+@dataclass(frozen=True)
+class ParamHead:
+    """What sits above one `param`: its decorators (name -> raw argument text) and its comment lines."""
+
+    decorators: dict[str, str]
+    comments: list[str]
+
+
+def param_heads(raw_text: str) -> dict[str, ParamHead]:
+    """For each `param`, the decorators and `//` comments of the lines above it, up to the previous blank line."""
+    lines = raw_text.splitlines()
+    heads: dict[str, ParamHead] = {}
+    for index, line in enumerate(lines):
+        declared = re.match(r"param\s+([A-Za-z_][A-Za-z0-9_]*)\b", line)
+        if not declared:
+            continue
+        start = index
+        while start > 0 and lines[start - 1].strip():
+            start -= 1
+        head = lines[start:index]
+        comments = [h.strip()[2:].strip() for h in head if h.strip().startswith("//")]
+        code = "\n".join(h for h in head if not h.strip().startswith("//"))
+        decorators: dict[str, str] = {}
+        for match in re.finditer(r"@([A-Za-z]+)\(", code):
+            close = matching_close(code, match.end() - 1)
+            decorators[match.group(1)] = code[match.end() : close].strip()
+        heads[declared.group(1)] = ParamHead(decorators, comments)
+    return heads

@@ -6,6 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+import pytest
+
+from enforcer.settings import ConfigError, Settings
 from tests.infra.bicep_text import (
     INFRA,
     blocks,
@@ -15,11 +18,14 @@ from tests.infra.bicep_text import (
     interpolate,
     literal,
     object_entries,
+    param_heads,
     read,
     strip_comments,
 )
 
+REPO = INFRA.parent
 EVENT_SUBSCRIPTION = "modules/event-subscription.bicep"
+FLEX_CONSUMPTION_DOC = "https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan"
 
 # environment() in global Azure, as the Bicep deployment-functions doc prints it:
 # https://learn.microsoft.com/azure/azure-resource-manager/bicep/bicep-functions-deployment#environment
@@ -118,3 +124,83 @@ def test_arm_endpoint_and_audience_come_from_environment() -> None:
         "environment().authentication.audiences": ["https://management.core.example.cloud/"],
     }
     assert arm_audience(other) == "https://management.core.example.cloud/"
+
+
+# --- limits and allowed values, each with its source ----------------------------------------------------
+
+CONSTRAINTS = ("minValue", "maxValue", "allowed")
+
+
+def constrained_params() -> list[tuple[str, str, list[str], dict[str, str]]]:
+    """(file, param, source comments, constraint decorators) of every param with a value constraint."""
+    found = []
+    for path in sorted(INFRA.rglob("*.bicep")):
+        for name, head in param_heads(path.read_text(encoding="utf-8")).items():
+            constraints = {k: v for k, v in head.decorators.items() if k in CONSTRAINTS}
+            if constraints:
+                sources = [c[len("Source:") :].strip() for c in head.comments if c.startswith("Source:")]
+                found.append((path.relative_to(INFRA).as_posix(), name, sources, constraints))
+    return found
+
+
+def test_every_limit_and_allowed_list_names_its_source() -> None:
+    params = constrained_params()
+    assert len(params) >= 10, params
+    for path, name, sources, _ in params:
+        assert sources, f"{path}: param {name} has @minValue/@maxValue/@allowed but no '// Source:' comment above"
+        for source in sources:
+            target = source.split()[0]
+            if target.startswith("https://"):
+                assert target.startswith("https://learn.microsoft.com/"), f"{path}: {name}: cite the doc: {target}"
+            else:
+                assert (REPO / target).is_file(), f"{path}: {name}: source {target} is neither a URL nor a file here"
+
+
+def test_flex_consumption_limits_are_the_documented_ones() -> None:
+    heads = param_heads((INFRA / "main.bicep").read_text(encoding="utf-8"))
+    instances = heads["maximumInstanceCount"]
+    # "The lowest maximum scale is currently 1. The highest currently supported value is 1000."
+    assert (instances.decorators["minValue"], instances.decorators["maxValue"]) == ("1", "1000")
+    assert f"Source: {FLEX_CONSUMPTION_DOC}#considerations" in instances.comments
+    memory = heads["instanceMemoryMB"]
+    # Instance sizes: 512 MB (0.25 core), 2048 MB (1 core), 4096 MB (2 cores).
+    assert literal(memory.decorators["allowed"], {}) == [512, 2048, 4096]
+    assert f"Source: {FLEX_CONSUMPTION_DOC}#instance-sizes" in memory.comments
+    main = declarations(read("main.bicep"))
+    for param in ("maximumInstanceCount", "instanceMemoryMB"):
+        default = literal(main.params[param] or "", {})
+        assert isinstance(default, int)
+        decorators = heads[param].decorators
+        if "allowed" in decorators:
+            allowed = literal(decorators["allowed"], {})
+            assert isinstance(allowed, list) and default in allowed
+        else:
+            assert int(decorators["minValue"]) <= default <= int(decorators["maxValue"])
+
+
+def app_setting_params() -> dict[str, str]:
+    """main.bicep parameter -> the ENFORCER_* app setting it feeds (`param` or `string(param)`)."""
+    settings = object_entries(declarations(read("main.bicep")).variables["enforcerAppSettings"])
+    return {re.sub(r"^string\((\w+)\)$", r"\1", expr): name for name, expr in settings.items()}
+
+
+def constrained_setting_values() -> list[tuple[str, str]]:
+    """(setting, value) for every allowed value and every bound of the parameters behind app settings."""
+    feeds = app_setting_params()
+    cases = []
+    for path, name, _, constraints in constrained_params():
+        if path != "main.bicep" or name not in feeds:
+            continue
+        values = literal(constraints["allowed"], {}) if "allowed" in constraints else []
+        assert isinstance(values, list)
+        values += [int(constraints[k]) for k in ("minValue", "maxValue") if k in constraints]
+        cases += [(feeds[name], str(value)) for value in values]
+    return cases
+
+
+@pytest.mark.parametrize(("setting", "value"), constrained_setting_values())
+def test_the_app_accepts_every_value_the_bicep_allows(setting: str, value: str) -> None:
+    try:
+        Settings.from_env({setting: value})
+    except ConfigError as exc:
+        pytest.fail(f"the Bicep allows {setting}={value} but the app rejects it: {exc}")
