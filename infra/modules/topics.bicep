@@ -33,7 +33,9 @@ resource policyTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = if (!empty(
   location: 'global'
   tags: tags
   properties: {
-    source: '/providers/Microsoft.Management/managementGroups/${managementGroupId}'
+    // A management group source is named under its tenant, as Microsoft's tutorial creates this topic.
+    // Source: https://learn.microsoft.com/azure/governance/policy/tutorials/route-state-change-events
+    source: '/tenants/${tenant().tenantId}/providers/Microsoft.Management/managementGroups/${managementGroupId}'
     topicType: 'Microsoft.PolicyInsights.PolicyStates'
   }
 }

@@ -334,3 +334,37 @@ def param_heads(raw_text: str) -> dict[str, ParamHead]:
             decorators[match.group(1)] = code[match.end() : close].strip()
         heads[declared.group(1)] = ParamHead(decorators, comments)
     return heads
+
+
+@dataclass(frozen=True)
+class SystemTopic:
+    """A system topic the Bicep creates: file, symbolic name, and the raw `source` and `topicType` expressions."""
+
+    path: str
+    name: str
+    source: str
+    topic_type: str
+
+
+def system_topics() -> list[SystemTopic]:
+    """Every Microsoft.EventGrid/systemTopics resource declared (not `existing`) under infra/."""
+    found = []
+    for path in sorted(INFRA.rglob("*.bicep")):
+        for block in blocks(path.read_text(encoding="utf-8")):
+            if block.target.startswith("Microsoft.EventGrid/systemTopics@") and not block.existing:
+                properties = entry_value(block.body, "properties")
+                found.append(
+                    SystemTopic(
+                        path.relative_to(INFRA).as_posix(),
+                        block.name,
+                        entry_value(properties, "source"),
+                        str(literal(entry_value(properties, "topicType"), {})),
+                    )
+                )
+    return found
+
+
+def render(expr: str, values: Mapping[str, str]) -> str:
+    """An expression that is one of values' keys, or a string literal whose holes all are (see interpolate)."""
+    expr = expr.strip()
+    return values[expr] if expr in values else interpolate(expr, values)
