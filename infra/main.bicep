@@ -1,7 +1,8 @@
-// Defender for AI Enforcer: hosting (Function App on Flex Consumption, storage, monitoring, Key Vault,
-// Event Grid topics) and the wiring in each managed subscription. Deployed by `azd provision` at
-// subscription scope. Management-group parts (role assignments, audit policy) live in mg/main.bicep and
-// the event subscriptions in events.bicep: azd hooks deploy both (see README.md, "Deploy to Azure").
+// Defender for AI Enforcer: hosting (Function App on Flex Consumption, storage, monitoring, Key Vault, the
+// vending Event Grid topic) and the role assignments in each managed subscription. Deployed by `azd provision`
+// at subscription scope. Management-group parts (role assignments, audit policy) live in mg/main.bicep; the
+// system topics (ours, or existing ones for the same source) and the event subscriptions in events.bicep: azd
+// hooks deploy both (see README.md, "Deploy to Azure").
 targetScope = 'subscription'
 
 // ---------------------------------------------------------------------------------------------------
@@ -125,7 +126,7 @@ param resourceGraph string = 'on'
 @description('Comma-separated subscription ids to watch for new AI accounts (one Event Grid system topic each). When managementGroupId is empty they also get the role assignments.')
 param managedSubscriptionIds string = ''
 
-@description('Management group under enforcement (id, not display name). Empty: no PolicyStates topic here and no management-group deployment.')
+@description('Management group under enforcement (id, not display name). Empty: no PolicyStates topic and no management-group deployment.')
 param managementGroupId string = ''
 
 // The two built-in roles that write Microsoft.Security/pricings: Security Admin (fb1c8493) and Owner (8e3af657).
@@ -138,7 +139,7 @@ param managementGroupId string = ''
 @description('Role that writes Microsoft.Security/pricings. SecurityAdmin: plan tier and components that need no role assignment. Owner: also components whose enablement assigns roles (as built-in policy 359a48a3 does).')
 param pricingRole string = 'SecurityAdmin'
 
-@description('Resource group created in each managed subscription for its Event Grid system topic.')
+@description('Resource group created (by events.bicep) in each managed subscription that has no Microsoft.Resources.Subscriptions system topic yet, for ours.')
 param eventsResourceGroupName string = 'rg-defender-ai-enforcer-events'
 
 @description('Comma-separated object ids allowed to publish Enforcer.SubscriptionCreated to the vending topic (EventGrid Data Sender).')
@@ -265,8 +266,6 @@ module topics 'modules/topics.bicep' = {
     location: location
     tags: tags
     vendingTopicName: vendingTopicName
-    policyTopicName: policyTopicName
-    managementGroupId: managementGroupId
   }
 }
 
@@ -287,20 +286,15 @@ module rbac 'modules/app-rbac.bicep' = {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Managed subscriptions: resource group + Microsoft.Resources.Subscriptions system topic in each, and the
-// role assignments there when no management group carries them.
+// Managed subscriptions: the role assignments there when no management group carries them. Their system
+// topics (ours, or one that already has the subscription as source) are wired by events.bicep.
 // ---------------------------------------------------------------------------------------------------
 
-module managed 'modules/managed-subscription.bicep' = [for subscriptionId in managedSubscriptions: {
+module managed 'modules/managed-subscription.bicep' = [for subscriptionId in managedSubscriptions: if (empty(managementGroupId)) {
   name: 'enforcer-managed-${take(uniqueString(subscriptionId), 8)}'
   scope: subscription(subscriptionId)
   params: {
-    location: location
-    tags: tags
-    eventsResourceGroupName: eventsResourceGroupName
-    topicName: resourceEventsTopicName
     principalId: app.outputs.identityPrincipalId
-    assignRoles: empty(managementGroupId)
     pricingRole: pricingRole
   }
 }]
@@ -321,7 +315,7 @@ output ENFORCER_IDENTITY_CLIENT_ID string = app.outputs.identityClientId
 output ENFORCER_DEAD_LETTER_CONTAINER string = deadLetterContainerName
 output ENFORCER_VENDING_TOPIC_NAME string = topics.outputs.vendingTopicName
 output ENFORCER_VENDING_TOPIC_ENDPOINT string = topics.outputs.vendingTopicEndpoint
-output ENFORCER_POLICY_TOPIC_NAME string = topics.outputs.policyTopicName
+output ENFORCER_POLICY_TOPIC_NAME string = empty(managementGroupId) ? '' : policyTopicName
 output ENFORCER_EVENTS_RESOURCE_GROUP string = eventsResourceGroupName
 output ENFORCER_RESOURCE_EVENTS_TOPIC_NAME string = resourceEventsTopicName
 output ENFORCER_PRICING_ROLE string = pricingRole
