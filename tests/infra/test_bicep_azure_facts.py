@@ -204,3 +204,14 @@ def test_the_app_accepts_every_value_the_bicep_allows(setting: str, value: str) 
         Settings.from_env({setting: value})
     except ConfigError as exc:
         pytest.fail(f"the Bicep allows {setting}={value} but the app rejects it: {exc}")
+
+
+# --- deploying twice ---------------------------------------------------------------------------------------
+
+
+def test_no_template_draws_a_name_or_value_that_changes_between_runs() -> None:
+    # README.md "Running azd up again" promises that a second run updates the same resources in place.
+    for path in sorted(INFRA.rglob("*.bicep")):
+        code = strip_comments(path.read_text(encoding="utf-8"))
+        for function in ("utcNow(", "newGuid("):
+            assert function not in code, f"{path.relative_to(INFRA)}: {function} differs on every deployment"
