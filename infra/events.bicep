@@ -98,8 +98,11 @@ var resourceEventsTopicIds = [for subscriptionId in managedSubscriptionIds: unio
 // System topics we create: only for a source that has none yet
 // ---------------------------------------------------------------------------------------------------
 
+// Deployment names carry the function app's name (one per azd environment): at subscription scope a name keeps
+// the location it was first used with, and another environment may deploy from another region.
+// Source: https://learn.microsoft.com/azure/azure-resource-manager/bicep/deploy-to-subscription#deployment-location-and-name
 module resourceEventsTopics 'modules/subscription-events-topic.bicep' = [for subscriptionId in managedSubscriptionIds: if (!contains(existingResourceEventsTopicIds, toLower(subscriptionId))) {
-  name: 'enforcer-topic-ai-${take(uniqueString(subscriptionId), 8)}'
+  name: 'enforcer-topic-ai-${take(uniqueString(subscriptionId, functionAppName), 8)}'
   scope: subscription(subscriptionId)
   params: {
     location: location
@@ -124,7 +127,7 @@ module policyTopic 'modules/policy-states-topic.bicep' = if (!empty(managementGr
 // ---------------------------------------------------------------------------------------------------
 
 module aiAccountSubscriptions 'modules/event-subscription.bicep' = [for (subscriptionId, i) in managedSubscriptionIds: {
-  name: 'enforcer-evgs-ai-${take(uniqueString(subscriptionId), 8)}'
+  name: 'enforcer-evgs-ai-${take(uniqueString(subscriptionId, functionAppName), 8)}'
   scope: resourceGroup(split(resourceEventsTopicIds[i], '/')[2], split(resourceEventsTopicIds[i], '/')[4])
   params: {
     topicKind: 'system'
@@ -168,7 +171,7 @@ module vendingSubscription 'modules/event-subscription.bicep' = {
 }
 
 module policySubscription 'modules/event-subscription.bicep' = if (!empty(managementGroupId)) {
-  name: 'enforcer-evgs-policy'
+  name: 'enforcer-evgs-policy-${take(uniqueString(functionAppName), 8)}'
   scope: resourceGroup(policyTopicIdParts[2], policyTopicIdParts[4])
   params: {
     topicKind: 'system'

@@ -290,8 +290,11 @@ module rbac 'modules/app-rbac.bicep' = {
 // topics (ours, or one that already has the subscription as source) are wired by events.bicep.
 // ---------------------------------------------------------------------------------------------------
 
+// A deployment name at subscription scope keeps the location it was first used with (InvalidDeploymentLocation
+// otherwise), so the name carries this environment's token: another environment may use another region.
+// Source: https://learn.microsoft.com/azure/azure-resource-manager/bicep/deploy-to-subscription#deployment-location-and-name
 module managed 'modules/managed-subscription.bicep' = [for subscriptionId in managedSubscriptions: if (empty(managementGroupId)) {
-  name: 'enforcer-managed-${take(uniqueString(subscriptionId), 8)}'
+  name: 'enforcer-managed-${take(uniqueString(subscriptionId, resourceToken), 8)}'
   scope: subscription(subscriptionId)
   params: {
     principalId: app.outputs.identityPrincipalId

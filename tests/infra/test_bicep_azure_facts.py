@@ -215,3 +215,20 @@ def test_no_template_draws_a_name_or_value_that_changes_between_runs() -> None:
         code = strip_comments(path.read_text(encoding="utf-8"))
         for function in ("utcNow(", "newGuid("):
             assert function not in code, f"{path.relative_to(INFRA)}: {function} differs on every deployment"
+
+
+def test_deployments_into_shared_scopes_are_named_per_environment() -> None:
+    # Managed subscriptions, and the resource group of a reused system topic, may receive deployments from
+    # several azd environments. At subscription scope a deployment name keeps the location it was first used
+    # with (https://learn.microsoft.com/azure/azure-resource-manager/bicep/deploy-to-subscription), so a shared
+    # name fails from another region; elsewhere it lets two environments overwrite each other's history.
+    per_environment = ("resourceToken", "functionAppName")
+    shared_scopes = ("scope: subscription(", "scope: resourceGroup(split(", "scope: resourceGroup(policyTopicIdParts")
+    checked = 0
+    for path in ("main.bicep", "events.bicep"):
+        for block in blocks(read(path)):
+            if block.kind == "module" and any(scope in block.body for scope in shared_scopes):
+                name = entry_value(block.body, "name")
+                assert any(token in name for token in per_environment), f"{path}:{block.name}: name {name}"
+                checked += 1
+    assert checked == 4, checked
