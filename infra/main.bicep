@@ -1,7 +1,8 @@
-// Defender for AI Enforcer: hosting (Function App on Flex Consumption, storage, monitoring, Key Vault,
-// Event Grid topics) and the wiring in each managed subscription. Deployed by `azd provision` at
-// subscription scope. Management-group parts (role assignments, audit policy) live in mg/main.bicep and
-// the event subscriptions in events.bicep: azd hooks deploy both (see README.md, "Deploy to Azure").
+// Defender for AI Enforcer: hosting (Function App on Flex Consumption, storage, monitoring, Key Vault, the
+// vending Event Grid topic) and the role assignments in each managed subscription. Deployed by `azd provision`
+// at subscription scope. Management-group parts (role assignments, audit policy) live in mg/main.bicep; the
+// system topics (ours, or existing ones for the same source) and the event subscriptions in events.bicep: azd
+// hooks deploy both (see README.md, "Deploy to Azure").
 targetScope = 'subscription'
 
 // ---------------------------------------------------------------------------------------------------
@@ -29,6 +30,7 @@ param resourceGroupName string = ''
 // App settings the enforcer reads (enforcer/settings.py SETTINGS). Defaults equal the code's defaults.
 // ---------------------------------------------------------------------------------------------------
 
+// Source: enforcer/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
 @allowed([
   'enforce'
   'audit'
@@ -36,6 +38,7 @@ param resourceGroupName string = ''
 @description('ENFORCER_MODE: `enforce` writes changes; `audit` decides and reports but never writes.')
 param enforcerMode string = 'enforce'
 
+// Source: enforcer/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
 @allowed([
   'on'
   'off'
@@ -44,6 +47,7 @@ param enforcerMode string = 'enforce'
 @description('ENFORCER_PROMPT_EVIDENCE: suspicious prompt evidence component.')
 param promptEvidence string = 'on'
 
+// Source: enforcer/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
 @allowed([
   'on'
   'off'
@@ -52,6 +56,7 @@ param promptEvidence string = 'on'
 @description('ENFORCER_DATA_SECURITY: data security for AI interactions (Purview; needs its own licence).')
 param dataSecurity string = 'unmanaged'
 
+// Source: enforcer/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
 @allowed([
   'on'
   'off'
@@ -94,16 +99,19 @@ param extraPolicyDefinitionIds string = ''
 @description('ENFORCER_SWEEP_SCHEDULE: NCRONTAB schedule of the drift sweep.')
 param sweepSchedule string = '0 */15 * * * *'
 
+// Source: enforcer/settings.py (Settings.from_env accepts 1 to 256)
 @minValue(1)
 @maxValue(256)
 @description('ENFORCER_SWEEP_CONCURRENCY: subscriptions checked at once by the sweep.')
 param sweepConcurrency int = 16
 
+// Source: enforcer/settings.py (at least 10) and host.json (below its functionTimeout of 10 minutes)
 @minValue(10)
 @maxValue(570)
 @description('ENFORCER_SWEEP_TIME_BUDGET_SECONDS: must stay below functionTimeout in host.json (10 minutes).')
 param sweepTimeBudgetSeconds int = 480
 
+// Source: enforcer/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
 @allowed([
   'on'
   'off'
@@ -118,9 +126,12 @@ param resourceGraph string = 'on'
 @description('Comma-separated subscription ids to watch for new AI accounts (one Event Grid system topic each). When managementGroupId is empty they also get the role assignments.')
 param managedSubscriptionIds string = ''
 
-@description('Management group under enforcement (id, not display name). Empty: no PolicyStates topic here and no management-group deployment.')
+@description('Management group under enforcement (id, not display name). Empty: no PolicyStates topic and no management-group deployment.')
 param managementGroupId string = ''
 
+// The two built-in roles that write Microsoft.Security/pricings: Security Admin (fb1c8493) and Owner (8e3af657).
+// Source: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security#security-admin
+// Source: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/privileged#owner
 @allowed([
   'SecurityAdmin'
   'Owner'
@@ -128,7 +139,7 @@ param managementGroupId string = ''
 @description('Role that writes Microsoft.Security/pricings. SecurityAdmin: plan tier and components that need no role assignment. Owner: also components whose enablement assigns roles (as built-in policy 359a48a3 does).')
 param pricingRole string = 'SecurityAdmin'
 
-@description('Resource group created in each managed subscription for its Event Grid system topic.')
+@description('Resource group created (by events.bicep) in each managed subscription that has no Microsoft.Resources.Subscriptions system topic yet, for ours.')
 param eventsResourceGroupName string = 'rg-defender-ai-enforcer-events'
 
 @description('Comma-separated object ids allowed to publish Enforcer.SubscriptionCreated to the vending topic (EventGrid Data Sender).')
@@ -137,12 +148,20 @@ param vendingPublisherPrincipalIds string = ''
 @description('Comma-separated object ids allowed to read the audit tables (Storage Table Data Reader), e.g. the operators.')
 param auditReaderPrincipalIds string = ''
 
+// The Flex Consumption doc, Considerations: "The lowest maximum scale is currently 1. The highest currently
+// supported value is 1000." (Versions of 2024-2025 said 40.) The default stays 40: every instance calls ARM as
+// the one identity, whose requests Resource Manager throttles together; the region's default Flex Consumption
+// quota (250 cores) is shared by every Flex Consumption app of the subscription.
+// Source: https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan#considerations
 @minValue(1)
 @maxValue(1000)
 @description('Flex Consumption scale-out ceiling; one identity shares ARM throttling limits across instances.')
 param maximumInstanceCount int = 40
 
+// The Flex Consumption instance sizes (0.25, 1 and 2 cores); 2048 is the doc's default for most apps.
+// Source: https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan#instance-sizes
 @allowed([
+  512
   2048
   4096
 ])
@@ -170,8 +189,14 @@ var policyTopicName = 'evgst-enforcer-policy-${resourceToken}'
 var resourceEventsTopicName = 'evgst-enforcer-resources'
 var managedSubscriptions = empty(managedSubscriptionIds) ? [] : split(replace(managedSubscriptionIds, ' ', ''), ',')
 
+// This cloud's Resource Manager endpoint and token audience, so the app works in sovereign clouds too.
+// Source: https://learn.microsoft.com/azure/azure-resource-manager/bicep/bicep-functions-deployment#environment
 // environment().resourceManager ends with a slash; the code wants none.
 var armEndpoint = endsWith(environment().resourceManager, '/') ? substring(environment().resourceManager, 0, length(environment().resourceManager) - 1) : environment().resourceManager
+// authentication.audiences lists the audiences Resource Manager accepts (global Azure:
+// https://management.core.windows.net/ and https://management.azure.com/). Prefer the one that is the endpoint
+// itself, as the app asks for today (https://management.azure.com/.default); else the cloud's first audience.
+var armAudience = contains(environment().authentication.audiences, environment().resourceManager) ? environment().resourceManager : environment().authentication.audiences[0]
 
 // Every setting the code reads (enforcer/settings.py SETTINGS); tests/infra checks this block against it.
 var enforcerAppSettings = {
@@ -183,6 +208,9 @@ var enforcerAppSettings = {
   ENFORCER_DATA_SECURITY_EXTENSION: dataSecurityExtension
   ENFORCER_MODEL_SECURITY_EXTENSION: modelSecurityExtension
   ENFORCER_ARM_ENDPOINT: armEndpoint
+  // Token audience for ARM, as environment() gives it (global Azure: https://management.azure.com/). Set
+  // ahead of the code reading it (tests/infra/test_bicep_settings.py SET_AHEAD_OF_CODE).
+  ENFORCER_ARM_AUDIENCE: armAudience
   // Table endpoint only: the app authenticates with its managed identity, the account has no shared keys.
   ENFORCER_STORAGE: 'https://${storageAccountName}.table.${environment().suffixes.storage}'
   ENFORCER_AUDIT_TABLE: auditTable
@@ -238,8 +266,6 @@ module topics 'modules/topics.bicep' = {
     location: location
     tags: tags
     vendingTopicName: vendingTopicName
-    policyTopicName: policyTopicName
-    managementGroupId: managementGroupId
   }
 }
 
@@ -260,20 +286,18 @@ module rbac 'modules/app-rbac.bicep' = {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Managed subscriptions: resource group + Microsoft.Resources.Subscriptions system topic in each, and the
-// role assignments there when no management group carries them.
+// Managed subscriptions: the role assignments there when no management group carries them. Their system
+// topics (ours, or one that already has the subscription as source) are wired by events.bicep.
 // ---------------------------------------------------------------------------------------------------
 
-module managed 'modules/managed-subscription.bicep' = [for subscriptionId in managedSubscriptions: {
-  name: 'enforcer-managed-${take(uniqueString(subscriptionId), 8)}'
+// A deployment name at subscription scope keeps the location it was first used with (InvalidDeploymentLocation
+// otherwise), so the name carries this environment's token: another environment may use another region.
+// Source: https://learn.microsoft.com/azure/azure-resource-manager/bicep/deploy-to-subscription#deployment-location-and-name
+module managed 'modules/managed-subscription.bicep' = [for subscriptionId in managedSubscriptions: if (empty(managementGroupId)) {
+  name: 'enforcer-managed-${take(uniqueString(subscriptionId, resourceToken), 8)}'
   scope: subscription(subscriptionId)
   params: {
-    location: location
-    tags: tags
-    eventsResourceGroupName: eventsResourceGroupName
-    topicName: resourceEventsTopicName
     principalId: app.outputs.identityPrincipalId
-    assignRoles: empty(managementGroupId)
     pricingRole: pricingRole
   }
 }]
@@ -294,7 +318,7 @@ output ENFORCER_IDENTITY_CLIENT_ID string = app.outputs.identityClientId
 output ENFORCER_DEAD_LETTER_CONTAINER string = deadLetterContainerName
 output ENFORCER_VENDING_TOPIC_NAME string = topics.outputs.vendingTopicName
 output ENFORCER_VENDING_TOPIC_ENDPOINT string = topics.outputs.vendingTopicEndpoint
-output ENFORCER_POLICY_TOPIC_NAME string = topics.outputs.policyTopicName
+output ENFORCER_POLICY_TOPIC_NAME string = empty(managementGroupId) ? '' : policyTopicName
 output ENFORCER_EVENTS_RESOURCE_GROUP string = eventsResourceGroupName
 output ENFORCER_RESOURCE_EVENTS_TOPIC_NAME string = resourceEventsTopicName
 output ENFORCER_PRICING_ROLE string = pricingRole

@@ -7,6 +7,9 @@ targetScope = 'managementGroup'
 @description('Object id of the enforcer identity (azd output ENFORCER_IDENTITY_PRINCIPAL_ID).')
 param principalId string
 
+// The two built-in roles that write Microsoft.Security/pricings: Security Admin (fb1c8493) and Owner (8e3af657).
+// Source: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security#security-admin
+// Source: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/privileged#owner
 @allowed([
   'SecurityAdmin'
   'Owner'

@@ -256,8 +256,13 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   name: 'appsettings'
   properties: union(enforcerAppSettings, {
     // Functions host storage, identity-based (Flex Consumption: no FUNCTIONS_WORKER_RUNTIME or
-    // FUNCTIONS_EXTENSION_VERSION; the runtime is set in functionAppConfig).
-    AzureWebJobsStorage__accountName: storage.name
+    // FUNCTIONS_EXTENSION_VERSION; the runtime is set in functionAppConfig). Service URIs built from this
+    // cloud's storage suffix: AzureWebJobsStorage__accountName infers *.core.windows.net endpoints, which the
+    // doc says does not work in a sovereign cloud or with custom DNS.
+    // Source: https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity
+    AzureWebJobsStorage__blobServiceUri: 'https://${storage.name}.blob.${environment().suffixes.storage}'
+    AzureWebJobsStorage__queueServiceUri: 'https://${storage.name}.queue.${environment().suffixes.storage}'
+    AzureWebJobsStorage__tableServiceUri: 'https://${storage.name}.table.${environment().suffixes.storage}'
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identity.properties.clientId
     APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsights.properties.ConnectionString

@@ -3,9 +3,12 @@
 //
 // Delivery is a WebHook to /runtime/webhooks/EventGrid with the host's eventgrid_extension system key: the
 // pattern Microsoft's Flex Consumption samples use (their post-deploy step reads the extension system key
-// from Microsoft.Web/sites/host/default). It needs the code deployed and the Event Grid extension loaded, so
+// of the host, <site>/host/default). It needs the code deployed and the Event Grid extension loaded, so
 // this module is deployed after `azd deploy` (infra/hooks/postdeploy.sh).
 
+// The two parent types this module declares an event subscription under.
+// Source: https://learn.microsoft.com/azure/templates/microsoft.eventgrid/systemtopics/eventsubscriptions
+// Source: https://learn.microsoft.com/azure/templates/microsoft.eventgrid/topics/eventsubscriptions
 @allowed([
   'system'
   'custom'
@@ -32,6 +35,9 @@ param includedEventTypes array
 @description('StringIn advanced filters: {"<key>": ["value", ...]}; keys such as data.operationName.')
 param stringInFilters object = {}
 
+// Two of the API's three eventDeliverySchema values (CustomInputSchema is the third): the two that
+// enforcer/events.py parses.
+// Source: https://learn.microsoft.com/azure/templates/microsoft.eventgrid/systemtopics/eventsubscriptions
 @allowed([
   'EventGridSchema'
   'CloudEventSchemaV1_0'
@@ -49,11 +55,6 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' existing = {
   scope: resourceGroup(functionAppSubscriptionId, functionAppResourceGroup)
 }
 
-resource functionHost 'Microsoft.Web/sites/host@2024-04-01' existing = {
-  name: 'default'
-  parent: functionApp
-}
-
 resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' existing = {
   name: topicName
 }
@@ -62,7 +63,12 @@ resource customTopic 'Microsoft.EventGrid/topics@2022-06-15' existing = {
   name: topicName
 }
 
-var endpointUrl = 'https://${functionApp.properties.defaultHostName}/runtime/webhooks/EventGrid?functionName=${functionName}&code=${functionHost.listKeys().systemKeys.eventgrid_extension}'
+// The host keys by resource id and API version (WebApps_ListHostKeys, POST <site>/host/default/listkeys:
+// https://learn.microsoft.com/rest/api/appservice/webapps/listhostkeys). Bicep's type data has no
+// Microsoft.Web/sites/host type, so an `existing` resource of it raises warning BCP081.
+var hostKeys = listKeys('${functionApp.id}/host/default', '2024-04-01')
+
+var endpointUrl = 'https://${functionApp.properties.defaultHostName}/runtime/webhooks/EventGrid?functionName=${functionName}&code=${hostKeys.systemKeys.eventgrid_extension}'
 
 var destination = {
   endpointType: 'WebHook'

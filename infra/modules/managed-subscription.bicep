@@ -1,19 +1,13 @@
-// One managed subscription: a resource group holding its Microsoft.Resources.Subscriptions system topic (a
-// subscription's system topic must live in that subscription), and, when no management group carries them,
-// the enforcer's role assignments at subscription scope.
+// The enforcer's role assignments in one managed subscription, deployed by main.bicep when no management group
+// carries them. The subscription's system topic and event subscription are in events.bicep.
 targetScope = 'subscription'
-
-param location string
-param tags object
-param eventsResourceGroupName string
-param topicName string
 
 @description('Object id of the enforcer identity.')
 param principalId string
 
-@description('Assign Reader and the pricing role here (false when a management group assignment covers it).')
-param assignRoles bool
-
+// The two built-in roles that write Microsoft.Security/pricings: Security Admin (fb1c8493) and Owner (8e3af657).
+// Source: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security#security-admin
+// Source: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/privileged#owner
 @allowed([
   'SecurityAdmin'
   'Owner'
@@ -25,23 +19,8 @@ var securityAdmin = 'fb1c8493-542b-48eb-b624-b4c8fea62acd'
 var owner = '8e3af657-a8ff-443c-a75c-2fe8c4bcb635'
 var pricingRoleId = pricingRole == 'Owner' ? owner : securityAdmin
 
-resource eventsResourceGroup 'Microsoft.Resources/resourceGroups@2024-03-01' = {
-  name: eventsResourceGroupName
-  location: location
-  tags: tags
-}
-
-module topic 'resource-events-topic.bicep' = {
-  name: 'enforcer-resource-events-topic'
-  scope: eventsResourceGroup
-  params: {
-    topicName: topicName
-    tags: tags
-  }
-}
-
 // Reader: list subscriptions, read tags, Azure Resource Graph queries of the sweep.
-resource readerAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (assignRoles) {
+resource readerAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(subscription().id, principalId, reader)
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', reader)
@@ -52,7 +31,7 @@ resource readerAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' =
 
 // Security Admin (fb1c8493, writes Microsoft.Security/pricings) or Owner (8e3af657, when components
 // whose enablement assigns roles are enforced), per pricingRole.
-resource pricingAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (assignRoles) {
+resource pricingAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(subscription().id, principalId, pricingRoleId)
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', pricingRoleId)
@@ -60,5 +39,3 @@ resource pricingAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' 
     principalType: 'ServicePrincipal'
   }
 }
-
-output topicId string = topic.outputs.topicId

@@ -1,5 +1,6 @@
 // The Microsoft.Resources.Subscriptions system topic of the subscription this resource group is in: it sees
-// every control-plane write in the subscription (filtered to AI accounts by the event subscription).
+// every control-plane write in the subscription (filtered to AI accounts by the event subscription). Deployed
+// through subscription-events-topic.bicep, only where the subscription has no such topic yet.
 
 param topicName string
 param tags object

@@ -1,14 +1,10 @@
-// Event Grid topics in the hosting resource group: the vending custom topic (Enforcer.SubscriptionCreated,
-// CloudEvents 1.0) and, when a management group is under enforcement, its PolicyStates system topic.
-// Event subscriptions to the functions are in events.bicep (they need the deployed code).
+// The vending custom topic in the hosting resource group (Enforcer.SubscriptionCreated, CloudEvents 1.0).
+// The system topics (one per source, so possibly someone else's) and the event subscriptions to the
+// functions are in events.bicep, deployed after the code (infra/hooks/postdeploy.sh).
 
 param location string
 param tags object
 param vendingTopicName string
-param policyTopicName string
-
-@description('Management group id; empty skips the PolicyStates system topic.')
-param managementGroupId string
 
 resource vendingTopic 'Microsoft.EventGrid/topics@2022-06-15' = {
   name: vendingTopicName
@@ -26,19 +22,6 @@ resource vendingTopic 'Microsoft.EventGrid/topics@2022-06-15' = {
   }
 }
 
-// A management group as source: Azure Policy raises PolicyStateCreated/Changed for every subscription under
-// it, including ones created later. Global system topics take no managed identity.
-resource policyTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = if (!empty(managementGroupId)) {
-  name: policyTopicName
-  location: 'global'
-  tags: tags
-  properties: {
-    source: '/providers/Microsoft.Management/managementGroups/${managementGroupId}'
-    topicType: 'Microsoft.PolicyInsights.PolicyStates'
-  }
-}
-
 output vendingTopicName string = vendingTopic.name
 output vendingTopicEndpoint string = vendingTopic.properties.endpoint
 output vendingTopicPrincipalId string = vendingTopic.identity.principalId
-output policyTopicName string = empty(managementGroupId) ? '' : policyTopicName

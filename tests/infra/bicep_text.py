@@ -234,9 +234,10 @@ class Block:
     target: str  # resource type@version, or module path
     body: str
     preceding_text: str  # text before the declaration (for the comment that names a role)
+    existing: bool = False  # `resource x '...' existing = {...}`: a reference, not a deployment
 
 
-_BLOCK = re.compile(r"^(resource|module)\s+([A-Za-z_][A-Za-z0-9_]*)\s+'([^']+)'[^=\n]*=\s*", re.MULTILINE)
+_BLOCK = re.compile(r"^(resource|module)\s+([A-Za-z_][A-Za-z0-9_]*)\s+'([^']+)'([^=\n]*)=\s*", re.MULTILINE)
 
 
 def blocks(raw_text: str) -> list[Block]:
@@ -248,7 +249,8 @@ def blocks(raw_text: str) -> list[Block]:
         if brace < 0:
             raise ValueError(f"{match.group(2)}: no body")
         body = text[brace : matching_close(strip_line_comments_keep_length(text), brace) + 1]
-        found.append(Block(match.group(1), match.group(2), match.group(3), body, text[: match.start()]))
+        existing = match.group(4).split() == ["existing"]
+        found.append(Block(match.group(1), match.group(2), match.group(3), body, text[: match.start()], existing))
     return found
 
 
@@ -275,3 +277,94 @@ def entry_value(block_body: str, key: str) -> str:
     if key not in entries:
         raise KeyError(key)
     return entries[key]
+
+
+def interpolate(expr: str, values: Mapping[str, str]) -> str:
+    """Value of a string literal with `${...}` holes, each hole's expression text looked up in values.
+
+    A hole whose expression is not in values raises NotLiteral, so a test never compares against a guess."""
+    expr = expr.strip()
+    if not expr.startswith("'") or expr.startswith("'''") or _string_end(expr, 0) != len(expr):
+        raise NotLiteral(f"not a single-line string literal: {expr!r}")
+    body = expr[1:-1]
+    out: list[str] = []
+    i = 0
+    while i < len(body):
+        if body.startswith("\\", i):
+            out.append(body[i + 1])
+            i += 2
+        elif body.startswith("${", i):
+            close = matching_close(body, i + 1)
+            hole = body[i + 2 : close].strip()
+            if hole not in values:
+                raise NotLiteral(f"no value for ${{{hole}}} in {expr!r}")
+            out.append(values[hole])
+            i = close + 1
+        else:
+            out.append(body[i])
+            i += 1
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class ParamHead:
+    """What sits above one `param`: its decorators (name -> raw argument text) and its comment lines."""
+
+    decorators: dict[str, str]
+    comments: list[str]
+
+
+def param_heads(raw_text: str) -> dict[str, ParamHead]:
+    """For each `param`, the decorators and `//` comments of the lines above it, up to the previous blank line."""
+    lines = raw_text.splitlines()
+    heads: dict[str, ParamHead] = {}
+    for index, line in enumerate(lines):
+        declared = re.match(r"param\s+([A-Za-z_][A-Za-z0-9_]*)\b", line)
+        if not declared:
+            continue
+        start = index
+        while start > 0 and lines[start - 1].strip():
+            start -= 1
+        head = lines[start:index]
+        comments = [h.strip()[2:].strip() for h in head if h.strip().startswith("//")]
+        code = "\n".join(h for h in head if not h.strip().startswith("//"))
+        decorators: dict[str, str] = {}
+        for match in re.finditer(r"@([A-Za-z]+)\(", code):
+            close = matching_close(code, match.end() - 1)
+            decorators[match.group(1)] = code[match.end() : close].strip()
+        heads[declared.group(1)] = ParamHead(decorators, comments)
+    return heads
+
+
+@dataclass(frozen=True)
+class SystemTopic:
+    """A system topic the Bicep creates: file, symbolic name, and the raw `source` and `topicType` expressions."""
+
+    path: str
+    name: str
+    source: str
+    topic_type: str
+
+
+def system_topics() -> list[SystemTopic]:
+    """Every Microsoft.EventGrid/systemTopics resource declared (not `existing`) under infra/."""
+    found = []
+    for path in sorted(INFRA.rglob("*.bicep")):
+        for block in blocks(path.read_text(encoding="utf-8")):
+            if block.target.startswith("Microsoft.EventGrid/systemTopics@") and not block.existing:
+                properties = entry_value(block.body, "properties")
+                found.append(
+                    SystemTopic(
+                        path.relative_to(INFRA).as_posix(),
+                        block.name,
+                        entry_value(properties, "source"),
+                        str(literal(entry_value(properties, "topicType"), {})),
+                    )
+                )
+    return found
+
+
+def render(expr: str, values: Mapping[str, str]) -> str:
+    """An expression that is one of values' keys, or a string literal whose holes all are (see interpolate)."""
+    expr = expr.strip()
+    return values[expr] if expr in values else interpolate(expr, values)

@@ -19,13 +19,11 @@ from typing import Any
 import pytest
 
 from tests.infra.bicep_text import INFRA, blocks, declarations, entry_value, literal, object_entries, read
+from tests.infra.test_bicep_topics import DEPLOYMENT, MANAGEMENT_GROUP, SUBSCRIPTION_ID, TENANT_ID, source_of
 
 REPO = INFRA.parent
 EVENT_MODULE_PATH = "modules/event-subscription.bicep"
 
-SUBSCRIPTION_ID = "6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f"
-TENANT_ID = "0d9c8b7a-6f5e-4d3c-2b1a-0f9e8d7c6b5a"
-MANAGEMENT_GROUP = "mg-landing-zones"
 HOSTING_SUBSCRIPTION_ID = "11111111-2222-4333-8444-555555555555"
 AUDIT_POLICY_ID = "/providers/Microsoft.Authorization/policyDefinitions/c2c0c6d8-007b-4a48-8d9b-3539bddd8e87"
 
@@ -131,7 +129,9 @@ def _event_body(event_type: str, data_values: dict[str, str]) -> tuple[str, str,
             "tenantId": TENANT_ID,
             "correlationId": "5f0e9b3c-8d6a-4b2e-9c1f-7a3d2e1b0c9d",
         }
-        return f"/subscriptions/{SUBSCRIPTION_ID}", resource_uri, {**data, **data_values}
+        # The event's topic is the system topic's source, as the Bicep sets it.
+        source = source_of("Microsoft.Resources.Subscriptions", DEPLOYMENT)
+        return source, resource_uri, {**data, **data_values}
     if event_type.startswith("Microsoft.PolicyInsights."):
         data = {
             "timestamp": "2025-11-20T10:15:00.0000000Z",
@@ -143,7 +143,7 @@ def _event_body(event_type: str, data_values: dict[str, str]) -> tuple[str, str,
             "subscriptionId": SUBSCRIPTION_ID,
             "complianceReasonCode": "",
         }
-        source = f"/tenants/{TENANT_ID}/providers/Microsoft.Management/managementGroups/{MANAGEMENT_GROUP}"
+        source = source_of("Microsoft.PolicyInsights.PolicyStates", DEPLOYMENT)
         return source, f"/subscriptions/{SUBSCRIPTION_ID}", {**data, **data_values}
     if event_type == "Enforcer.SubscriptionCreated":
         source = (
