@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from enforcer.settings import ConfigError, Settings
+from enforcer.core.settings import ConfigError, Settings
 from tests.infra.bicep_text import (
     INFRA,
     blocks,
