@@ -27,10 +27,10 @@ param location string
 param resourceGroupName string = ''
 
 // ---------------------------------------------------------------------------------------------------
-// App settings the enforcer reads (enforcer/settings.py SETTINGS). Defaults equal the code's defaults.
+// App settings the enforcer reads (enforcer/core/settings.py SETTINGS). Defaults equal the code's defaults.
 // ---------------------------------------------------------------------------------------------------
 
-// Source: enforcer/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
+// Source: enforcer/core/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
 @allowed([
   'enforce'
   'audit'
@@ -38,7 +38,7 @@ param resourceGroupName string = ''
 @description('ENFORCER_MODE: `enforce` writes changes; `audit` decides and reports but never writes.')
 param enforcerMode string = 'enforce'
 
-// Source: enforcer/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
+// Source: enforcer/core/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
 @allowed([
   'on'
   'off'
@@ -47,7 +47,7 @@ param enforcerMode string = 'enforce'
 @description('ENFORCER_PROMPT_EVIDENCE: suspicious prompt evidence component.')
 param promptEvidence string = 'on'
 
-// Source: enforcer/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
+// Source: enforcer/core/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
 @allowed([
   'on'
   'off'
@@ -56,7 +56,7 @@ param promptEvidence string = 'on'
 @description('ENFORCER_DATA_SECURITY: data security for AI interactions (Purview; needs its own licence).')
 param dataSecurity string = 'unmanaged'
 
-// Source: enforcer/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
+// Source: enforcer/core/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
 @allowed([
   'on'
   'off'
@@ -99,19 +99,19 @@ param extraPolicyDefinitionIds string = ''
 @description('ENFORCER_SWEEP_SCHEDULE: NCRONTAB schedule of the drift sweep.')
 param sweepSchedule string = '0 */15 * * * *'
 
-// Source: enforcer/settings.py (Settings.from_env accepts 1 to 256)
+// Source: enforcer/core/settings.py (Settings.from_env accepts 1 to 256)
 @minValue(1)
 @maxValue(256)
 @description('ENFORCER_SWEEP_CONCURRENCY: subscriptions checked at once by the sweep.')
 param sweepConcurrency int = 16
 
-// Source: enforcer/settings.py (at least 10) and host.json (below its functionTimeout of 10 minutes)
+// Source: enforcer/core/settings.py (at least 10) and host.json (below its functionTimeout of 10 minutes)
 @minValue(10)
 @maxValue(570)
 @description('ENFORCER_SWEEP_TIME_BUDGET_SECONDS: must stay below functionTimeout in host.json (10 minutes).')
 param sweepTimeBudgetSeconds int = 480
 
-// Source: enforcer/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
+// Source: enforcer/core/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
 @allowed([
   'on'
   'off'
@@ -198,7 +198,7 @@ var armEndpoint = endsWith(environment().resourceManager, '/') ? substring(envir
 // itself, as the app asks for today (https://management.azure.com/.default); else the cloud's first audience.
 var armAudience = contains(environment().authentication.audiences, environment().resourceManager) ? environment().resourceManager : environment().authentication.audiences[0]
 
-// Every setting the code reads (enforcer/settings.py SETTINGS); tests/infra checks this block against it.
+// Every setting the code reads (enforcer/core/settings.py SETTINGS); tests/infra checks this block against it.
 var enforcerAppSettings = {
   ENFORCER_MODE: enforcerMode
   ENFORCER_PROMPT_EVIDENCE: promptEvidence

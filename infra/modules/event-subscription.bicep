@@ -36,7 +36,7 @@ param includedEventTypes array
 param stringInFilters object = {}
 
 // Two of the API's three eventDeliverySchema values (CustomInputSchema is the third): the two that
-// enforcer/events.py parses.
+// enforcer/core/events.py parses.
 // Source: https://learn.microsoft.com/azure/templates/microsoft.eventgrid/systemtopics/eventsubscriptions
 @allowed([
   'EventGridSchema'

@@ -196,7 +196,7 @@ CASES = filter_cases()
 
 
 def events_module() -> ModuleType:
-    # Imported here so the other infra tests run while enforcer/events.py is being written.
+    # Imported here so the other infra tests run while enforcer/core/events.py is being written.
     return importlib.import_module("enforcer.core.events")
 
 

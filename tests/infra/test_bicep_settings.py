@@ -17,7 +17,7 @@ SPEC_BY_NAME = {spec.name: spec for spec in SETTINGS}
 # Settings whose value the Bicep computes from the deployment instead of a parameter.
 COMPUTED = {"ENFORCER_ARM_ENDPOINT", "ENFORCER_ARM_AUDIENCE", "ENFORCER_STORAGE", "ENFORCER_TEAMS_WEBHOOK_URL"}
 
-# Settings the Bicep sets before enforcer/settings.py reads them (the app side is wired separately).
+# Settings the Bicep sets before enforcer/core/settings.py reads them (the app side is wired separately).
 SET_AHEAD_OF_CODE = {"ENFORCER_ARM_AUDIENCE"}
 
 
@@ -28,7 +28,7 @@ def enforcer_app_settings() -> dict[str, str]:
 
 def test_every_setting_the_code_reads_is_an_app_setting() -> None:
     missing = sorted(set(SPEC_BY_NAME) - set(enforcer_app_settings()))
-    assert not missing, f"set in enforcer/settings.py but not in infra/main.bicep enforcerAppSettings: {missing}"
+    assert not missing, f"set in enforcer/core/settings.py but not in infra/main.bicep enforcerAppSettings: {missing}"
 
 
 def test_no_app_setting_the_code_does_not_read() -> None:
