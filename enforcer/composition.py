@@ -10,7 +10,7 @@ import logging
 from enforcer.adapters.arm import ArmGateway
 from enforcer.core.settings import ConfigError, Settings
 from enforcer.usecases.enforce import Enforcer
-from enforcer.usecases.ports import AuditLog, Inventory, Notifier, PricingIndex
+from enforcer.usecases.ports import AuditLog, Notifier, PricingIndex
 from enforcer.usecases.services import Services
 
 logger = logging.getLogger(__name__)
@@ -30,14 +30,6 @@ def build_services(
         from enforcer.adapters.resource_graph import ResourceGraphGateway
 
         resource_graph = ResourceGraphGateway(arm)
-    inventory: Inventory | None = None
-    if audit is not None and settings.storage:
-        from enforcer.adapters.audit_store import AuditStore
-        from enforcer.adapters.inventory import InventoryStore
-
-        # Known subscriptions live in the runs table; share the audit store's connection when it has one.
-        storage = audit.tables if isinstance(audit, AuditStore) else settings.storage
-        inventory = InventoryStore(storage, settings.runs_table)
     return Services(
         settings=settings,
         arm=arm,
@@ -45,7 +37,6 @@ def build_services(
         audit=audit,
         notifier=notifier,
         resource_graph=resource_graph,
-        inventory=inventory,
     )
 
 

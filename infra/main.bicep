@@ -97,7 +97,7 @@ param exemptTag string = 'defender-ai-exempt'
 param extraPolicyDefinitionIds string = ''
 
 @description('ENFORCER_SWEEP_SCHEDULE: NCRONTAB schedule of the drift sweep.')
-param sweepSchedule string = '0 */15 * * * *'
+param sweepSchedule string = '0 */5 * * * *'
 
 // Source: enforcer/core/settings.py (Settings.from_env accepts 1 to 256)
 @minValue(1)
@@ -108,8 +108,20 @@ param sweepConcurrency int = 16
 // Source: enforcer/core/settings.py (at least 10) and host.json (below its functionTimeout of 10 minutes)
 @minValue(10)
 @maxValue(570)
-@description('ENFORCER_SWEEP_TIME_BUDGET_SECONDS: must stay below functionTimeout in host.json (10 minutes).')
-param sweepTimeBudgetSeconds int = 480
+@description('ENFORCER_SWEEP_TIME_BUDGET_SECONDS: must stay below functionTimeout in host.json (10 minutes); the default fits the 5-minute schedule.')
+param sweepTimeBudgetSeconds int = 240
+
+// Source: enforcer/core/settings.py (Settings.from_env accepts 0 to 10080)
+@minValue(0)
+@maxValue(10080)
+@description('ENFORCER_FULL_LISTING_MINUTES: how often the sweep also lists subscriptions from the subscriptions API (0 = every sweep).')
+param fullListingMinutes int = 60
+
+// Source: enforcer/core/settings.py (Settings.from_env accepts 1 to 3650)
+@minValue(1)
+@maxValue(3650)
+@description('ENFORCER_AUDIT_RETENTION_DAYS: history rows older than this are deleted.')
+param auditRetentionDays int = 400
 
 // Source: enforcer/core/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
 @allowed([
@@ -225,6 +237,8 @@ var enforcerAppSettings = {
   ENFORCER_SWEEP_CONCURRENCY: string(sweepConcurrency)
   ENFORCER_SWEEP_TIME_BUDGET_SECONDS: string(sweepTimeBudgetSeconds)
   ENFORCER_RESOURCE_GRAPH: resourceGraph
+  ENFORCER_FULL_LISTING_MINUTES: string(fullListingMinutes)
+  ENFORCER_AUDIT_RETENTION_DAYS: string(auditRetentionDays)
 }
 
 // ---------------------------------------------------------------------------------------------------

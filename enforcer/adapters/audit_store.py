@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Final
 
 from azure.core.exceptions import (
     AzureError,
@@ -22,16 +23,21 @@ from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 from enforcer.adapters.azure_errors import describe
 from enforcer.adapters.closing import ClosesOnExit
 from enforcer.adapters.tables import RETRY_ON_ALL_METHODS, TableConnection, is_table_missing
-from enforcer.core.models import Outcome, OutcomeKind, RunSummary
+from enforcer.core.models import Outcome, OutcomeKind, RunSummary, utc_now_iso
 from enforcer.core.records import (
     DUPLICATE_WINDOW_HOURS,
+    HISTORY_PARTITIONS_BELOW,
     INVERT_BASE,
-    LATEST_PARTITION,
+    MARKER_PARTITION,
     NOT_A_DECISION,
     AuditRecord,
     batches,
-    latest_entity,
-    record_from_latest,
+    current_entity,
+    current_partition,
+    current_partitions,
+    history_cutoff_key,
+    marker_entity,
+    record_from_current,
     run_entity,
     run_from_entity,
     table_key,
@@ -43,6 +49,9 @@ if TYPE_CHECKING:
     pass
 
 logger = logging.getLogger(__name__)
+
+# Transactions in flight at once, each to its own partition.
+PARALLEL_WRITES: Final = 8
 
 
 class AuditStoreError(RuntimeError):
@@ -68,6 +77,8 @@ class AuditStore(ClosesOnExit):
         )
         self.audit_table = audit_table
         self.runs_table = runs_table
+        # Table operations sent (transactions, single writes, query pages): `make bench` reports them.
+        self.operations = 0
 
     @property
     def tables(self) -> TableConnection:
@@ -90,13 +101,16 @@ class AuditStore(ClosesOnExit):
         except AzureError as exc:
             raise AuditStoreError(f"cannot create or open table {table!r}: {describe(exc)}") from exc
 
-    def _submit(self, table: str, entities: Sequence[dict[str, Any]]) -> None:
-        operations = [("upsert", e, {"mode": UpdateMode.REPLACE}) for e in entities]
+    def _submit(
+        self, table: str, entities: Sequence[dict[str, Any]], mode: UpdateMode = UpdateMode.REPLACE, op: str = "upsert"
+    ) -> None:
+        operations = [(op, e, {"mode": mode}) if op == "upsert" else (op, e) for e in entities]
 
         def write(client: TableClient) -> None:
-            if len(entities) == 1:
+            self.operations += 1
+            if len(entities) == 1 and op == "upsert":
                 # A lone record needs no transaction; a plain upsert costs less than half the client CPU.
-                client.upsert_entity(entities[0], mode=UpdateMode.REPLACE)
+                client.upsert_entity(entities[0], mode=mode)
             else:
                 client.submit_transaction(operations, retry_on_methods=RETRY_ON_ALL_METHODS)
 
@@ -119,16 +133,25 @@ class AuditStore(ClosesOnExit):
             ) from exc
 
     def _query(
-        self, table: str, query_filter: str, parameters: dict[str, Any], limit: int | None = None
+        self,
+        table: str,
+        query_filter: str,
+        parameters: dict[str, Any],
+        limit: int | None = None,
+        select: list[str] | None = None,
     ) -> list[dict[str, Any]]:
         client = self._ensure_table(table)
         try:
-            pages = client.query_entities(query_filter, parameters=parameters, results_per_page=limit)
+            pages = client.query_entities(
+                query_filter, parameters=parameters, results_per_page=limit, select=select
+            ).by_page()
             results: list[dict[str, Any]] = []
-            for entity in pages:
-                results.append(dict(entity))
-                if limit is not None and len(results) >= limit:
-                    break
+            for page in pages:
+                self.operations += 1
+                for entity in page:
+                    results.append(dict(entity))
+                    if limit is not None and len(results) >= limit:
+                        return results
             return results
         except HttpResponseError as exc:
             if is_table_missing(exc):
@@ -141,46 +164,106 @@ class AuditStore(ClosesOnExit):
     # -- writes --------------------------------------------------------------------------------------
 
     def record_outcomes(self, outcomes: Sequence[Outcome]) -> list[AuditRecord]:
-        """Write one record per outcome (then the `latest` index); raise AuditStoreError if any write fails.
+        """A history row per outcome, then each subscription's current state; AuditStoreError if a write fails.
 
-        Returns the records written (the caller may keep their RowKeys). Safe to call again with the same
-        outcomes: the rows are upserted, not duplicated.
+        For what happened (see `is_notable`); a sweep's quiet checks go through `record_checks`. Returns the
+        records written. Safe to call again with the same outcomes: rows are upserted, not duplicated.
         """
         if not outcomes:
             return []
-        records = [AuditRecord.from_outcome(o) for o in outcomes]
-        entities = [r.to_entity() for r in records]
-        for chunk in batches(entities):
-            self._submit(self.audit_table, chunk)
-        latest: dict[str, AuditRecord] = {}
-        for record in records:
-            if OutcomeKind(record.outcome) in NOT_A_DECISION:
-                continue
-            current = latest.get(record.PartitionKey)
-            if current is None or record.RowKey < current.RowKey:  # smaller RowKey = newer
-                latest[record.PartitionKey] = record
-        for chunk in batches([latest_entity(r) for r in latest.values()]):
-            self._submit(self.audit_table, chunk)
+        records = self.record_history(outcomes)
+        self._write_current([r for r in records if OutcomeKind(r.outcome) not in NOT_A_DECISION])
         logger.info("Recorded %d audit record(s) in %s", len(records), self.audit_table)
         return records
+
+    def record_history(self, outcomes: Sequence[Outcome]) -> list[AuditRecord]:
+        """History rows only; the caller writes current state later (`record_current`)."""
+        records = [AuditRecord.from_outcome(o) for o in outcomes]
+        self._write_parallel(self.audit_table, [r.to_entity() for r in records], UpdateMode.REPLACE)
+        return records
+
+    def record_current(self, outcomes: Sequence[Outcome]) -> None:
+        """Current state only: the newest decision per subscription and when it was last verified."""
+        self._write_current(
+            [AuditRecord.from_outcome(o) for o in outcomes if o.outcome not in NOT_A_DECISION and o.subscription_id]
+        )
+
+    def _write_current(self, records: Sequence[AuditRecord]) -> None:
+        newest: dict[str, AuditRecord] = {}
+        for record in records:
+            current = newest.get(record.subscription_id)
+            if current is None or record.RowKey < current.RowKey:  # smaller RowKey = newer
+                newest[record.subscription_id] = record
+        verified_at = utc_now_iso()
+        entities = [current_entity(r, verified_at=verified_at) for r in newest.values()]
+        self._write_parallel(self.audit_table, entities, UpdateMode.MERGE)
+
+    def _write_parallel(self, table: str, entities: Sequence[dict[str, Any]], mode: UpdateMode) -> None:
+        """Transactions of one partition each, several partitions at once (the Table service scales by partition)."""
+        chunks = list(batches(entities))
+        if len(chunks) <= 1:
+            for chunk in chunks:
+                self._submit(table, chunk, mode)
+            return
+        with ThreadPoolExecutor(max_workers=min(PARALLEL_WRITES, len(chunks)), thread_name_prefix="audit") as pool:
+            for future in [pool.submit(self._submit, table, chunk, mode) for chunk in chunks]:
+                future.result()
 
     def record_run(self, summary: RunSummary) -> None:
         self._submit(self.runs_table, [run_entity(summary)])
         logger.info("Recorded %s run %s in %s", summary.kind, summary.run_id, self.runs_table)
 
+    def set_marker(self, name: str, value: str) -> None:
+        self._submit(self.runs_table, [marker_entity(name, value)])
+
+    def marker(self, name: str) -> str | None:
+        entities = self._query(
+            self.runs_table, "PartitionKey eq @pk and RowKey eq @rk", {"pk": MARKER_PARTITION, "rk": table_key(name)}
+        )
+        return str(entities[0]["value"]) if entities else None
+
+    def delete_history_before(self, older_than_iso: str, *, deadline: float | None = None) -> int:
+        """Delete history rows of decisions that started before this time, in batches; returns how many.
+
+        Stops between batches once `deadline` (time.monotonic) has passed; the next cleanup goes on from there.
+        """
+        rows = self._query(
+            self.audit_table,
+            "PartitionKey lt @below and RowKey gt @cutoff",
+            {"below": HISTORY_PARTITIONS_BELOW, "cutoff": history_cutoff_key(older_than_iso)},
+            select=["PartitionKey", "RowKey"],
+        )
+        deleted = 0
+        for chunk in batches(rows):
+            if deadline is not None and time.monotonic() > deadline:
+                break
+            self._submit(self.audit_table, chunk, op="delete")
+            deleted += len(chunk)
+        if deleted:
+            logger.info("Deleted %d audit record(s) older than %s from %s", deleted, older_than_iso, self.audit_table)
+        return deleted
+
     # -- reads ---------------------------------------------------------------------------------------
 
+    def current_states(self) -> dict[str, AuditRecord]:
+        """Every subscription's current state, by subscription id (the 16 shards read at once)."""
+        partitions = current_partitions()
+        with ThreadPoolExecutor(max_workers=PARALLEL_WRITES, thread_name_prefix="audit-read") as pool:
+            shards = pool.map(lambda pk: self._query(self.audit_table, "PartitionKey eq @pk", {"pk": pk}), partitions)
+            records = [record_from_current(e) for shard in shards for e in shard]
+        return {r.subscription_id: r for r in records}
+
     def latest_outcomes(self, subscription_id: str | None = None) -> list[AuditRecord]:
-        """The newest enforcement record per subscription (or of one subscription), failures first."""
+        """Each subscription's current state (or one subscription's), failures first."""
         if subscription_id:
+            sub = subscription_id.lower()
             entities = self._query(
                 self.audit_table,
                 "PartitionKey eq @pk and RowKey eq @rk",
-                {"pk": LATEST_PARTITION, "rk": table_key(subscription_id.lower())},
+                {"pk": current_partition(sub), "rk": table_key(sub)},
             )
-        else:
-            entities = self._query(self.audit_table, "PartitionKey eq @pk", {"pk": LATEST_PARTITION})
-        return failures_first([record_from_latest(e) for e in entities])
+            return [record_from_current(e) for e in entities]
+        return failures_first(list(self.current_states().values()))
 
     def history(self, subscription_id: str, limit: int = 50) -> list[AuditRecord]:
         """A subscription's records, newest first."""

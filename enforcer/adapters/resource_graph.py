@@ -1,4 +1,9 @@
-"""Azure Resource Graph adapter: the AI plan's pricing for up to 1,000 subscriptions in one query.
+"""Azure Resource Graph adapter: every subscription (name, state, tags) with its AI plan pricing, in one pass.
+
+One query joins `resourcecontainers` (the subscriptions) with `securityresources` (the AI pricing), 1,000 rows
+a page, so 10,000 subscriptions cost about 10 queries. Resource Graph's per-user quota (15 queries per 5 s by
+default) is honoured from its `x-ms-user-quota-remaining` / `x-ms-user-quota-resets-after` headers: the gateway
+waits for the window to reset instead of running into 429s.
 
 Resource Graph is an index, not the source of truth: it can lag behind ARM (no freshness guarantee,
 most changes within about 30 s), so the sweep uses it only to find candidates and confirms each one
@@ -11,7 +16,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from azure.core.exceptions import AzureError
@@ -19,7 +25,15 @@ from azure.core.exceptions import AzureError
 from enforcer.adapters.arm import ArmGateway, ArmRetryPolicy, RetrySettings
 from enforcer.adapters.azure_errors import describe
 from enforcer.core.errors import ResourceGraphError
-from enforcer.core.models import MAX_SUBSCRIPTIONS_PER_QUERY, PLAN_NAME, ExtensionState, PricingRows, PricingState
+from enforcer.core.models import (
+    MAX_SUBSCRIPTIONS_PER_QUERY,
+    PLAN_NAME,
+    ExtensionState,
+    InventoryRows,
+    PricingState,
+    SubscriptionInfo,
+)
+from enforcer.core.text import is_guid
 
 if TYPE_CHECKING:
     from azure.mgmt.resourcegraph import ResourceGraphClient
@@ -31,12 +45,21 @@ MAX_PAGE_SIZE: Final = 1000
 # Ordered by a unique column so that skip-token paging neither repeats nor drops rows (Resource Graph's paging
 # guidance: without `order by`, paged results are not repeatable). pricingTier goes through tostring() because
 # a query whose columns are all dynamic gets no $skipToken.
-PRICINGS_QUERY: Final = (
-    "securityresources "
+# Our reading of the public query examples: in `resourcecontainers`, a subscription's `name` is its display name
+# and `properties.state` its state. The leftouter join keeps subscriptions that have no pricing row.
+INVENTORY_QUERY: Final = (
+    "resourcecontainers "
+    "| where type =~ 'microsoft.resources/subscriptions' "
+    "| project subscriptionId, name, state = tostring(properties.state), tags "
+    "| join kind=leftouter (securityresources "
     "| where type =~ 'microsoft.security/pricings' and name =~ '{plan}' "
-    "| project subscriptionId, pricingTier = tostring(properties.pricingTier), extensions = properties.extensions "
+    "| project subscriptionId, pricingTier = tostring(properties.pricingTier), extensions = properties.extensions) "
+    "on subscriptionId "
+    "| project subscriptionId, name, state, tags, pricingTier, extensions "
     "| order by subscriptionId asc"
 )
+# Never wait longer than this for the quota window to reset (it is 5 s in Azure).
+MAX_QUOTA_WAIT_SECONDS: Final = 30.0
 # One quick retry: a Resource Graph outage costs seconds before the batch falls back to direct GETs.
 DEFAULT_RETRY: Final = RetrySettings(total=2, backoff_factor=0.5, backoff_max=4.0)
 
@@ -73,17 +96,73 @@ def pricing_from_row(row: Mapping[str, Any]) -> PricingState | None:
     return PricingState(tier=canonical, extensions=tuple(extensions))
 
 
-def rows_to_pricings(rows: Sequence[Any], wanted: Sequence[str]) -> dict[str, PricingState | None]:
-    """Keep only rows for the subscriptions asked about, keyed by lowercase id."""
-    asked = {s.lower() for s in wanted}
+def info_from_row(row: Mapping[str, Any]) -> SubscriptionInfo | None:
+    sub = str(row.get("subscriptionId") or "").lower()
+    if not is_guid(sub):
+        return None
+    tags = row.get("tags")
+    return SubscriptionInfo(
+        subscription_id=sub,
+        display_name=str(row["name"]) if isinstance(row.get("name"), str) else None,
+        state=str(row["state"]) if isinstance(row.get("state"), str) and row.get("state") else None,
+        tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, Mapping) else {},
+    )
+
+
+def inventory_from_rows(rows: Sequence[Any], requests: int, waited: float) -> InventoryRows:
+    subscriptions: list[SubscriptionInfo] = []
     pricings: dict[str, PricingState | None] = {}
     for row in rows:
-        if not isinstance(row, Mapping):
+        if not isinstance(row, Mapping) or (info := info_from_row(row)) is None:
             continue
-        sub = str(row.get("subscriptionId") or "").lower()
-        if sub in asked:
-            pricings[sub] = pricing_from_row(row)
-    return pricings
+        subscriptions.append(info)
+        pricings[info.subscription_id] = pricing_from_row(row)
+    return InventoryRows(subscriptions, pricings, requests=requests, quota_wait_seconds=waited)
+
+
+def parse_resets_after(value: str | None) -> float | None:
+    """`hh:mm:ss` (Resource Graph's x-ms-user-quota-resets-after) in seconds."""
+    if not value:
+        return None
+    try:
+        hours, minutes, seconds = (float(part) for part in value.split(":"))
+    except ValueError:
+        return None
+    return hours * 3600 + minutes * 60 + seconds
+
+
+class _Quota:
+    """What the last answer said of the per-user quota; callers wait while it is spent. Thread-safe."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._remaining: int | None = None
+        self._resets_at = 0.0
+
+    def note(self, headers: Mapping[str, str]) -> None:
+        remaining = headers.get("x-ms-user-quota-remaining")
+        resets = parse_resets_after(headers.get("x-ms-user-quota-resets-after"))
+        with self._lock:
+            if remaining is not None and remaining.strip().lstrip("-").isdigit():
+                self._remaining = int(remaining)
+            if resets is not None:
+                self._resets_at = self._clock() + resets
+
+    def wait_seconds(self) -> float:
+        with self._lock:
+            if self._remaining is None or self._remaining > 0:
+                return 0.0
+            wait = self._resets_at - self._clock()
+            if wait <= 0:
+                self._remaining = None  # a new window: the next answer says how much is left
+                return 0.0
+            return min(wait, MAX_QUOTA_WAIT_SECONDS)
+
+    def spend(self) -> None:
+        with self._lock:
+            if self._remaining is not None:
+                self._remaining -= 1
 
 
 class ResourceGraphGateway:
@@ -102,6 +181,7 @@ class ResourceGraphGateway:
         self._page_size = page_size
         self._lock = threading.Lock()
         self._client: ResourceGraphClient | None = None
+        self._quota = _Quota()
 
     @property
     def client(self) -> ResourceGraphClient:
@@ -130,32 +210,42 @@ class ResourceGraphGateway:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def pricings(self, subscription_ids: Sequence[str], plan: str = PLAN_NAME) -> PricingRows:
-        """The plan's pricing rows for these subscriptions (at most 1,000), all pages.
+    def inventory(self, subscription_ids: Sequence[str] | None = None, plan: str = PLAN_NAME) -> InventoryRows:
+        """Every subscription the identity can read (or these, at most 1,000) with the plan's pricing, all pages.
 
-        Raises ResourceGraphError when any page fails after the pipeline's retries.
+        Raises ResourceGraphError when a page fails after the pipeline's retries.
         """
-        if not subscription_ids:
-            return PricingRows()
-        if len(subscription_ids) > MAX_SUBSCRIPTIONS_PER_QUERY:
+        if subscription_ids is not None and len(subscription_ids) > MAX_SUBSCRIPTIONS_PER_QUERY:
             raise ValueError(f"at most {MAX_SUBSCRIPTIONS_PER_QUERY} subscriptions per query")
+        ids = [s.lower() for s in subscription_ids] if subscription_ids is not None else None
+        rows, requests, waited = self._query_all(INVENTORY_QUERY.format(plan=plan), ids)
+        logger.debug("resource graph: %d subscription row(s) in %d request(s)", len(rows), requests)
+        return inventory_from_rows(rows, requests, waited)
+
+    def _query_all(self, query: str, subscriptions: list[str] | None) -> tuple[list[Any], int, float]:
+        """All rows of a query (objectArray), paged with skip tokens, within the quota; (rows, requests, waited)."""
         from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 
-        ids = [s.lower() for s in subscription_ids]
-        query = PRICINGS_QUERY.format(plan=plan)
         rows: list[Any] = []
-        requests = 0
+        requests, waited = 0, 0.0
         skip_token: str | None = None
         while True:
+            pause = self._quota.wait_seconds()
+            if pause > 0:
+                logger.info("resource graph: quota spent, waiting %.1f s for the window to reset", pause)
+                time.sleep(pause)
+                waited += pause
             request = QueryRequest(
-                subscriptions=ids,
+                subscriptions=subscriptions,
                 query=query,
                 options=QueryRequestOptions(result_format="objectArray", top=self._page_size, skip_token=skip_token),
             )
             requests += 1
+            self._quota.spend()
             try:
-                response = self.client.resources(request)
+                response = self.client.resources(request, cls=self._keep_headers)
             except AzureError as error:
+                self._note_error_headers(error)
                 raise ResourceGraphError(f"Resource Graph query failed: {describe(error)}", requests) from error
             data: Any = response.data  # objectArray: a list of row objects (typed as a JSON mapping in the SDK)
             if not isinstance(data, list):
@@ -163,6 +253,13 @@ class ResourceGraphGateway:
             rows.extend(data)
             skip_token = response.skip_token
             if not skip_token:
-                break
-        logger.debug("resource graph: %d row(s) for %d subscription(s) in %d request(s)", len(rows), len(ids), requests)
-        return PricingRows(pricings=rows_to_pricings(rows, ids), requests=requests)
+                return rows, requests, waited
+
+    def _keep_headers(self, pipeline_response: Any, deserialized: Any, _headers: Any) -> Any:
+        self._quota.note(pipeline_response.http_response.headers)
+        return deserialized
+
+    def _note_error_headers(self, error: AzureError) -> None:
+        response = getattr(error, "response", None)
+        if response is not None:
+            self._quota.note(response.headers)

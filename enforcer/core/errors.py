@@ -45,7 +45,3 @@ class ResourceGraphError(RuntimeError):
     def __init__(self, message: str, requests: int = 1) -> None:
         super().__init__(message)
         self.requests = requests  # requests sent before giving up (for the run's call counts)
-
-
-class InventoryError(RuntimeError):
-    """The inventory could not be read or written; the message names the table and the status only."""

@@ -314,12 +314,15 @@ class RunSummary:
 
 
 @dataclass(frozen=True)
-class PricingRows:
-    """What Resource Graph says about one batch: pricing per subscription id (lowercase) and requests sent.
+class InventoryRows:
+    """What Resource Graph says in one pass: the subscriptions (name, state, tags) and their AI pricing.
 
-    A subscription without a row is not listed (Resource Graph shows nothing for it: not registered,
-    not readable, or not indexed yet). A row whose values cannot be read maps to None.
+    `pricings` maps a listed subscription id (lowercase) to its pricing, or to None when it has no readable
+    pricing row (not registered, not readable, or not indexed yet): such a subscription needs an ARM GET.
+    A subscription Resource Graph does not list at all is unknown to it (not indexed yet, or not visible).
     """
 
+    subscriptions: list[SubscriptionInfo] = field(default_factory=list)
     pricings: dict[str, PricingState | None] = field(default_factory=dict)
     requests: int = 0
+    quota_wait_seconds: float = 0.0

@@ -6,9 +6,17 @@ Layout
 - Audit table: PartitionKey = subscription id, RowKey = inverted start time + short hash, so a partition
   lists newest first. The RowKey is derived from the outcome (subscription, trigger, start time), so a
   retried write of the same decision upserts the same row instead of adding a second one.
-- The same table holds an index partition `latest` (RowKey = subscription id) with a copy of each
-  subscription's newest enforcement record, so `status` reads one partition instead of the whole history.
-- Runs table: PartitionKey = run kind (cli, event, sweep, demo), RowKey newest first.
+  History rows are written for what happened, not for every check: changes, would-be changes, failures,
+  new subscriptions, exclusions that start or end, and every decision an event or a person triggered
+  (`is_notable`). A subscription that stays compliant sweep after sweep adds no history row.
+- The same table holds one current-state row per subscription (RowKey = subscription id) in 16 shard
+  partitions `latest-00` … `latest-15`, so that a sweep writes them as 100-entity transactions in parallel and
+  `status` reads them without touching the history. The row is the subscription's newest decision plus
+  `last_verified` (every check), `last_changed` and `last_change_trigger` (only when the plan was written).
+  Shard partitions start with `l`, after every subscription id (hex), so history partitions are those below `g`.
+- Runs table: PartitionKey = run kind (cli, event, sweep, demo), RowKey newest first; PartitionKey `marker`
+  holds small named timestamps (the last full subscription listing, the last retention cleanup).
+- Every row carries `schema_version` (SCHEMA_VERSION).
 """
 
 from __future__ import annotations
@@ -36,7 +44,14 @@ from enforcer.core.text import clip
 
 # The Table service's transaction limit: at most 100 operations, one partition.
 MAX_BATCH_OPERATIONS: Final = 100
-LATEST_PARTITION: Final = "latest"
+SCHEMA_VERSION: Final = 2
+CURRENT_SHARDS: Final = 16
+CURRENT_PARTITION_PREFIX: Final = "latest-"
+# Subscription ids are lowercase hex GUIDs: every history partition sorts below this, every shard above it.
+HISTORY_PARTITIONS_BELOW: Final = "g"
+MARKER_PARTITION: Final = "marker"
+# Outcomes after which the plan was written: they set last_changed.
+_WROTE_THE_PLAN: Final = frozenset({OutcomeKind.REMEDIATED, OutcomeKind.PARTIALLY_FAILED})
 # Event Grid retries a delivery for up to 24 h; duplicates are looked for in twice that.
 DUPLICATE_WINDOW_HOURS: Final = 48.0
 # A transaction may carry at most 4 MiB; stay well below it whatever the records hold.
@@ -105,6 +120,11 @@ class AuditRecord:
     arm_calls: str = "{}"  # JSON {call kind: count}
     notification: str | None = None
     recorded_at: str = ""
+    schema_version: int = SCHEMA_VERSION
+    # Current-state rows only (None on history rows).
+    last_verified: str | None = None
+    last_changed: str | None = None
+    last_change_trigger: str | None = None
 
     @classmethod
     def from_outcome(cls, outcome: Outcome) -> AuditRecord:
@@ -200,6 +220,9 @@ class AuditRecord:
             "arm_calls": json.loads(self.arm_calls),
             "notification": self.notification,
             "recorded_at": self.recorded_at,
+            "last_verified": self.last_verified,
+            "last_changed": self.last_changed,
+            "last_change_trigger": self.last_change_trigger,
         }
 
 
@@ -226,6 +249,7 @@ def run_entity(summary: RunSummary) -> dict[str, Any]:
         "notes": json.dumps([_clip(n, 2000) for n in summary.notes[:50]]),
         "complete": summary.complete,
         "recorded_at": utc_now_iso(),
+        "schema_version": SCHEMA_VERSION,
     }
     if summary.resume_after is not None:
         entity["resume_after"] = summary.resume_after
@@ -248,20 +272,76 @@ def run_from_entity(entity: Mapping[str, Any]) -> RunSummary:
     )
 
 
-def latest_entity(record: AuditRecord) -> dict[str, Any]:
+def current_partition(subscription_id: str) -> str:
+    """The shard partition of a subscription's current-state row (stable: a hash of the id)."""
+    shard = int(hashlib.sha256(subscription_id.lower().encode()).hexdigest()[:8], 16) % CURRENT_SHARDS
+    return f"{CURRENT_PARTITION_PREFIX}{shard:02d}"
+
+
+def current_partitions() -> list[str]:
+    return [f"{CURRENT_PARTITION_PREFIX}{shard:02d}" for shard in range(CURRENT_SHARDS)]
+
+
+# Optional fields a current-state row must clear when the newest decision has no value for them: the row is
+# merged (so that last_changed survives checks that change nothing), and a missing property would keep the old one.
+_CLEARED_WHEN_EMPTY: Final = ("subscription_name", "before", "after", "error", "error_kind", "reason", "notification")
+
+
+def current_entity(record: AuditRecord, *, verified_at: str) -> dict[str, Any]:
+    """The merge-upsert that makes `record` a subscription's current state.
+
+    `last_changed` and `last_change_trigger` are sent only when this decision wrote the plan, so that a merge
+    keeps the previous ones otherwise. `history_row_key` points at the history row, when there is one.
+    """
     entity = record.to_entity()
-    entity["PartitionKey"] = LATEST_PARTITION
+    for name in _CLEARED_WHEN_EMPTY:
+        entity.setdefault(name, "")
+    entity["PartitionKey"] = current_partition(record.subscription_id)
     entity["RowKey"] = table_key(record.subscription_id)
-    entity["record_row_key"] = record.RowKey
+    entity["history_row_key"] = record.RowKey
+    entity["last_verified"] = verified_at
+    if OutcomeKind(record.outcome) in _WROTE_THE_PLAN:
+        entity["last_changed"] = record.started_at or verified_at
+        entity["last_change_trigger"] = f"{record.trigger_kind}:{record.trigger_id}"
+    else:
+        entity.pop("last_changed", None)
+        entity.pop("last_change_trigger", None)
     return entity
 
 
-def record_from_latest(entity: Mapping[str, Any]) -> AuditRecord:
-    """The record an index row copies, with its own keys back."""
-    record = AuditRecord.from_entity(entity)
+def record_from_current(entity: Mapping[str, Any]) -> AuditRecord:
+    """A current-state row as a record, with the history row's keys back and cleared fields as None."""
+    values = {k: (None if v == "" and k in _CLEARED_WHEN_EMPTY else v) for k, v in entity.items()}
+    record = AuditRecord.from_entity(values)
     record.PartitionKey = table_key(record.subscription_id)
-    record.RowKey = str(entity.get("record_row_key", record.RowKey))
+    record.RowKey = str(entity.get("history_row_key", record.RowKey))
     return record
+
+
+def is_notable(outcome: Outcome, previous_outcome: str | None) -> bool:
+    """Whether a decision gets a history row: what happened, not every check a sweep makes.
+
+    Changes, would-be changes, failures, new subscriptions, exclusions that start or end, and every decision
+    an event or a person (CLI, demo) triggered. `previous_outcome` is the current state before this decision.
+    """
+    if outcome.trigger.kind != "sweep" or outcome.outcome.needs_attention or outcome.new_subscription:
+        return True
+    was_excluded = previous_outcome == OutcomeKind.EXCLUDED.value
+    return previous_outcome is not None and was_excluded != (outcome.outcome is OutcomeKind.EXCLUDED)
+
+
+def marker_entity(name: str, value: str) -> dict[str, Any]:
+    return {
+        "PartitionKey": MARKER_PARTITION,
+        "RowKey": table_key(name),
+        "value": value,
+        "schema_version": SCHEMA_VERSION,
+    }
+
+
+def history_cutoff_key(older_than_iso: str) -> str:
+    """History RowKeys greater than this belong to decisions that started before `older_than_iso`."""
+    return newest_first_key(older_than_iso).split("-", 1)[0] + "-~"
 
 
 def batches(entities: Sequence[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:

@@ -89,19 +89,31 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     ),
     SettingSpec(
         "ENFORCER_SWEEP_SCHEDULE",
-        "0 */15 * * * *",
+        "0 */5 * * * *",
         "NCRONTAB schedule of the drift sweep (read by the timer binding as %ENFORCER_SWEEP_SCHEDULE%).",
     ),
     SettingSpec("ENFORCER_SWEEP_CONCURRENCY", "16", "Subscriptions checked at once by the sweep (1-256)."),
     SettingSpec(
         "ENFORCER_SWEEP_TIME_BUDGET_SECONDS",
-        "480",
+        "240",
         "Seconds a sweep may run before it stops cleanly and leaves the rest to the next run (< function timeout).",
     ),
     SettingSpec(
         "ENFORCER_RESOURCE_GRAPH",
         "on",
-        "`on`: the sweep asks Azure Resource Graph for candidates first; `off`: one GET per subscription.",
+        "`on`: the sweep lists subscriptions and their AI pricing from Azure Resource Graph in one pass and reads "
+        "only candidates from ARM; `off`: the subscriptions API and one GET per subscription.",
+    ),
+    SettingSpec(
+        "ENFORCER_FULL_LISTING_MINUTES",
+        "60",
+        "How often (minutes, 0 = every sweep) the sweep also lists subscriptions from the subscriptions API, to catch "
+        "any that Resource Graph has not indexed yet.",
+    ),
+    SettingSpec(
+        "ENFORCER_AUDIT_RETENTION_DAYS",
+        "400",
+        "History rows older than this many days are deleted (in batches, once a day, within a sweep's time budget).",
     ),
 )
 
@@ -190,8 +202,10 @@ class Settings:
     exempt_tag: str = "defender-ai-exempt"
     extra_policy_definition_ids: tuple[str, ...] = ()
     sweep_concurrency: int = 16
-    sweep_time_budget_seconds: int = 480
+    sweep_time_budget_seconds: int = 240
     use_resource_graph: bool = True
+    full_listing_minutes: int = 60
+    audit_retention_days: int = 400
 
     def for_dry_run(self, dry_run: bool) -> Settings:
         """`--dry-run`: audit mode (decide and report, never write), whatever ENFORCER_MODE says."""
@@ -249,4 +263,6 @@ class Settings:
             sweep_concurrency=_int(env, "ENFORCER_SWEEP_CONCURRENCY", 1, 256),
             sweep_time_budget_seconds=_int(env, "ENFORCER_SWEEP_TIME_BUDGET_SECONDS", 10, 3600),
             use_resource_graph=resource_graph == "on",
+            full_listing_minutes=_int(env, "ENFORCER_FULL_LISTING_MINUTES", 0, 10080),
+            audit_retention_days=_int(env, "ENFORCER_AUDIT_RETENTION_DAYS", 1, 3650),
         )

@@ -6,10 +6,17 @@ any object with these methods, but adapters are tested against the emulator and 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from enforcer.core.models import Outcome, PricingRows, PricingState, RunSummary, SubscriptionInfo, SubscriptionListing
+from enforcer.core.models import (
+    InventoryRows,
+    Outcome,
+    PricingState,
+    RunSummary,
+    SubscriptionInfo,
+    SubscriptionListing,
+)
 
 if TYPE_CHECKING:
     from enforcer.core.records import AuditRecord
@@ -28,7 +35,22 @@ class PricingGateway(Protocol):
 class AuditLog(Protocol):
     """Where every decision and every run is recorded before anyone is told about it."""
 
-    def record_outcomes(self, outcomes: Sequence[Outcome]) -> object: ...
+    def record_outcomes(self, outcomes: Sequence[Outcome]) -> object:
+        """History rows and current state."""
+        ...
+
+    def record_history(self, outcomes: Sequence[Outcome]) -> object:
+        """History rows only (the sweep writes current state in one batch at its end)."""
+        ...
+
+    def record_current(self, outcomes: Sequence[Outcome]) -> None:
+        """Current state only: each subscription's newest decision and when it was last verified."""
+        ...
+
+    def current_states(self) -> dict[str, AuditRecord]: ...
+    def marker(self, name: str) -> str | None: ...
+    def set_marker(self, name: str, value: str) -> None: ...
+    def delete_history_before(self, older_than_iso: str, *, deadline: float | None = None) -> int: ...
     def record_run(self, summary: RunSummary) -> None: ...
     def latest_run(self, kind: str) -> RunSummary | None: ...
     def find_by_trigger(self, subscription_id: str, trigger_id: str) -> AuditRecord | None: ...
@@ -44,16 +66,8 @@ class Notifier(Protocol):
     def close(self) -> None: ...
 
 
-class Inventory(Protocol):
-    """The subscriptions seen before, so that a new one is noticed."""
-
-    def known(self) -> set[str]: ...
-    def remember(self, subscription_ids: Iterable[str]) -> int: ...
-    def close(self) -> None: ...
-
-
 class PricingIndex(Protocol):
-    """Azure Resource Graph: the AI plan's pricing for many subscriptions per query (can lag behind ARM)."""
+    """Azure Resource Graph: subscriptions and their AI pricing in one pass (an index: it can lag behind ARM)."""
 
-    def pricings(self, subscription_ids: Sequence[str]) -> PricingRows: ...
+    def inventory(self, subscription_ids: Sequence[str] | None = None) -> InventoryRows: ...
     def close(self) -> None: ...

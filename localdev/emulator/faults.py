@@ -32,7 +32,11 @@ class FaultConfig:
       MissingSubscriptionRegistration until the register call succeeds (which removes the id).
     - `registration_forbidden`: the register call answers 403.
     - `resource_graph_unavailable`: Resource Graph answers 503.
-    - `resource_graph_lag_seconds`: Resource Graph rows show pricing state as it was that long ago.
+    - `resource_graph_lag_seconds`: Resource Graph rows show pricing state as it was that long ago, and a
+      subscription added less than that long ago is not listed yet.
+    - `resource_graph_quota`: queries allowed per `resource_graph_quota_window_seconds` (Resource Graph's
+      per-user quota, 15 per 5 s by default in Azure); 0 leaves it unenforced. Every answer carries the
+      `x-ms-user-quota-remaining` and `x-ms-user-quota-resets-after` headers; past the quota, 429.
     - `seed`: seeds the random draws (throttle, error, 500-or-503).
     """
 
@@ -49,6 +53,8 @@ class FaultConfig:
     registration_forbidden: set[str] = field(default_factory=set)
     resource_graph_unavailable: bool = False
     resource_graph_lag_seconds: float = 0.0
+    resource_graph_quota: int = 0
+    resource_graph_quota_window_seconds: float = 5.0
     seed: int = 0
 
     def __post_init__(self) -> None:

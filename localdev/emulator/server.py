@@ -22,6 +22,7 @@ import collections
 import contextlib
 import json
 import logging
+import math
 import re
 import socket
 import threading
@@ -61,6 +62,16 @@ SUBSCRIPTIONS_API_VERSION: Final = "2022-12-01"
 CLIENT_OBJECT_ID: Final = "5f0c3b1e-0000-4000-8000-0000000e0001"
 MAX_ARG_SUBSCRIPTIONS: Final = 1000
 MAX_ARG_PAGE: Final = 1000
+# Resource Graph's default per-user quota (Resource Graph throttling guidance): 15 queries per 5-second window.
+ARG_DEFAULT_QUOTA: Final = 15
+ARG_INVENTORY_SHAPE: Final = (
+    "resourcecontainers | where type =~ 'microsoft.resources/subscriptions' "
+    "| project subscriptionId, name, state = tostring(properties.state), tags "
+    "| join kind=leftouter (securityresources | where type =~ 'microsoft.security/pricings' and name =~ '<plan>' "
+    "| project subscriptionId, pricingTier = tostring(properties.pricingTier), extensions = properties.extensions) "
+    "on subscriptionId | project subscriptionId, name, state, tags, pricingTier, extensions "
+    "[| order by subscriptionId [asc|desc]]"
+)
 ARG_QUERY_SHAPE: Final = (
     "securityresources | where type =~ 'microsoft.security/pricings' and name =~ '<plan>' "
     "| project subscriptionId, pricingTier = tostring(properties.pricingTier), extensions = properties.extensions "
@@ -90,6 +101,17 @@ _ARG_QUERY = re.compile(
     r"^securityresources\s*\|\s*where\s+type\s*=~\s*'microsoft\.security/pricings'\s+and\s+name\s*=~\s*'(?P<plan>[A-Za-z0-9]+)'"
     r"\s*\|\s*project\s+subscriptionId\s*,\s*pricingTier\s*=\s*tostring\(\s*properties\.pricingTier\s*\)"
     r"\s*,\s*extensions\s*=\s*properties\.extensions"
+    r"(?P<order>\s*\|\s*order\s+by\s+subscriptionId(?:\s+(?P<direction>asc|desc))?)?\s*;?\s*$",
+    re.IGNORECASE,
+)
+_ARG_INVENTORY = re.compile(
+    r"^resourcecontainers\s*\|\s*where\s+type\s*=~\s*'microsoft\.resources/subscriptions'"
+    r"\s*\|\s*project\s+subscriptionId\s*,\s*name\s*,\s*state\s*=\s*tostring\(\s*properties\.state\s*\)\s*,\s*tags"
+    r"\s*\|\s*join\s+kind\s*=\s*leftouter\s*\(\s*securityresources\s*\|\s*where\s+type\s*=~\s*"
+    r"'microsoft\.security/pricings'\s+and\s+name\s*=~\s*'(?P<plan>[A-Za-z0-9]+)'"
+    r"\s*\|\s*project\s+subscriptionId\s*,\s*pricingTier\s*=\s*tostring\(\s*properties\.pricingTier\s*\)"
+    r"\s*,\s*extensions\s*=\s*properties\.extensions\s*\)\s*on\s+subscriptionId"
+    r"\s*\|\s*project\s+subscriptionId\s*,\s*name\s*,\s*state\s*,\s*tags\s*,\s*pricingTier\s*,\s*extensions"
     r"(?P<order>\s*\|\s*order\s+by\s+subscriptionId(?:\s+(?P<direction>asc|desc))?)?\s*;?\s*$",
     re.IGNORECASE,
 )
@@ -254,6 +276,9 @@ class Emulator(RunsWhileEntered):
         self._records: collections.deque[RequestRecord] = collections.deque(maxlen=max_records)
         self._retry_deadlines: dict[tuple[str, str | None], float] = {}
         self._early_retries = 0
+        self._graph_window_ends = 0.0
+        self._graph_queries = 0
+        self._graph_quota_exceeded = 0
         self._fault_lock = threading.Lock()
         self._puts_in_flight: set[str] = set()
         self._server: _Server | None = None
@@ -361,6 +386,7 @@ class Emulator(RunsWhileEntered):
         for name, props in plans.items():
             plan = self._plan_or_raise(name)
             record.pricings[plan.name] = seed_properties(props)
+        record.created_at = time.monotonic()
         self._store.add(record)
 
     def seed_fleet(self, n: int, drift_fraction: float = 0.2, seed: int = 1) -> list[FleetMember]:
@@ -749,6 +775,7 @@ class Emulator(RunsWhileEntered):
 
     def _resource_graph(self, query: Mapping[str, list[str]], body: bytes, faults: FaultConfig) -> _Reply:
         self._require_api_version(query, None)
+        quota_headers = self._spend_graph_quota(faults)
         if faults.resource_graph_unavailable:
             raise ArmError(
                 503, "ServiceUnavailable", "Azure Resource Graph is temporarily unavailable. Please retry later."
@@ -761,13 +788,16 @@ class Emulator(RunsWhileEntered):
             raise ArmError(400, "BadRequest", "The request must be a JSON object with a 'query' string.")
         if request.get("managementGroups"):
             raise ArmError(400, "BadRequest", "The ARM emulator supports subscription-scoped queries only.")
-        match = _ARG_QUERY.match(" ".join(request["query"].split()))
+        text = " ".join(request["query"].split())
+        inventory = _ARG_INVENTORY.match(text)
+        match = inventory or _ARG_QUERY.match(text)
         plan = find_plan(self.plans, match.group("plan")) if match else None
         if match is None or plan is None:
             raise ArmError(
                 400,
                 "BadRequest",
-                f"The ARM emulator supports only this Resource Graph query shape: {ARG_QUERY_SHAPE}",
+                "The ARM emulator supports only these Resource Graph query shapes: "
+                f"{ARG_QUERY_SHAPE} ; {ARG_INVENTORY_SHAPE}",
             )
         subscriptions = request.get("subscriptions")
         if subscriptions is None:
@@ -776,7 +806,7 @@ class Emulator(RunsWhileEntered):
             sub_ids = list(dict.fromkeys(s.lower() for s in subscriptions))
         else:
             raise ArmError(400, "BadRequest", "'subscriptions' must be an array of subscription ids.")
-        if len(sub_ids) > MAX_ARG_SUBSCRIPTIONS:
+        if subscriptions is not None and len(sub_ids) > MAX_ARG_SUBSCRIPTIONS:
             raise ArmError(
                 400,
                 "BadRequest",
@@ -794,20 +824,24 @@ class Emulator(RunsWhileEntered):
         rows: list[dict[str, Any]] = []
         for sub_id in sub_ids:
             record = self._store.get(sub_id)
+            # Our reading: a new subscription appears in `resourcecontainers` only after the index catches up.
+            if record is None or (inventory is not None and record.created_at > moment):
+                continue
             # ARG shows only what the caller can read, and pricings exist only where Microsoft.Security is registered.
-            if record is None or faults.forbidden.get(sub_id) == "all" or not self._registered(record, faults):
+            has_pricing = faults.forbidden.get(sub_id) != "all" and self._registered(record, faults)
+            if not has_pricing and inventory is None:
                 continue
             with record.lock:
                 if record.state == "Deleted":
                     continue
-                props = record.properties_as_of(plan, moment)
-            rows.append(
-                {
-                    "subscriptionId": record.subscription_id,
-                    "pricingTier": str(props.get("pricingTier", "")),
-                    "extensions": props.get("extensions"),
-                }
-            )
+                props = record.properties_as_of(plan, moment) if has_pricing else None
+                row: dict[str, Any] = {"subscriptionId": record.subscription_id}
+                if inventory is not None:
+                    row.update(name=record.display_name, state=record.state, tags=dict(record.tags))
+            # A leftouter join leaves the pricing columns empty where there is no pricing row.
+            row["pricingTier"] = str(props.get("pricingTier", "")) if props is not None else ""
+            row["extensions"] = props.get("extensions") if props is not None else None
+            rows.append(row)
         if match.group("order"):
             # KQL's `order by` sorts descending unless told `asc`.
             descending = (match.group("direction") or "desc").lower() == "desc"
@@ -822,7 +856,43 @@ class Emulator(RunsWhileEntered):
         }
         if offset + len(window) < len(rows):
             response["$skipToken"] = _encode_token({"skip": offset + len(window), "top": page})
-        return _Reply(200, response)
+        return _Reply(200, response, headers=quota_headers)
+
+    def _spend_graph_quota(self, faults: FaultConfig) -> dict[str, str]:
+        """Count one query against the per-user window; 429 past the quota. The headers' names and the
+        hh:mm:ss form of resets-after are Resource Graph's published throttling headers."""
+        quota = faults.resource_graph_quota or ARG_DEFAULT_QUOTA
+        window = faults.resource_graph_quota_window_seconds
+        now = time.monotonic()
+        with self._stats_lock:
+            if now >= self._graph_window_ends:
+                self._graph_window_ends, self._graph_queries = now + window, 0
+            self._graph_queries += 1
+            used, resets = self._graph_queries, self._graph_window_ends - now
+        over = faults.resource_graph_quota > 0 and used > quota
+        if over:
+            self._graph_quota_exceeded += 1
+        remaining = quota - used if faults.resource_graph_quota > 0 else quota
+        seconds = max(0, math.ceil(resets))
+        headers = {
+            "x-ms-user-quota-remaining": str(max(remaining, 0)),
+            "x-ms-user-quota-resets-after": f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}",
+        }
+        if over:
+            raise ArmError(
+                429,
+                "RateLimiting",
+                "Please provide below info when asking for support: timestamp = "
+                f"{arm_timestamp()}, correlationId = {uuid.uuid4()}.",
+                headers={**headers, "Retry-After": str(seconds)},
+            )
+        return headers
+
+    @property
+    def graph_quota_exceeded(self) -> int:
+        """Resource Graph queries answered 429 because the caller ignored the quota headers."""
+        with self._stats_lock:
+            return self._graph_quota_exceeded
 
     @staticmethod
     def _arg_window(options: Mapping[str, Any]) -> tuple[int, int]:

@@ -327,6 +327,8 @@ class SubscriptionRecord:
     tenant_id: str
     registered: bool
     pricings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # When it was added (monotonic); seeded fleets exist "forever". Resource Graph lists it only after its lag.
+    created_at: float = float("-inf")
     # plan -> [(monotonic time, properties)] of past versions, oldest first; seeded versions have time -inf.
     history: dict[str, deque[tuple[float, dict[str, Any]]]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)

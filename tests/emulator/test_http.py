@@ -508,7 +508,7 @@ def test_resource_graph_unavailable_and_bad_requests(emulator, http):
     emulator.faults = FaultConfig()
     other = arg(http, emulator, [SUB], query="Resources | project id")
     assert other.status_code == 400
-    assert "supports only this Resource Graph query shape" in other.json()["error"]["message"]
+    assert "supports only these Resource Graph query shapes" in other.json()["error"]["message"]
     too_many = arg(http, emulator, [f"{i:08d}-0000-4000-8000-000000000000" for i in range(1001)])
     assert too_many.status_code == 400
     assert arg(http, emulator, [SUB], {"$top": 0}).status_code == 400

@@ -6,7 +6,6 @@ import uuid
 
 import pytest
 
-from enforcer.adapters.inventory import InventoryStore
 from enforcer.core.models import OutcomeKind
 from enforcer.usecases.sweep import sweep
 from localdev.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT_AI
@@ -92,8 +91,7 @@ def test_new_subscriptions_are_enforced_and_reported_after_a_baseline(emulator, 
 
     assert baseline.summary.new_subscriptions == 0
     assert any("baseline" in n for n in baseline.summary.notes)
-    with InventoryStore(azurite.connection_string, audit_store.runs_table) as inventory:
-        assert len(inventory.known()) == 25
+    assert len(audit_store.current_states()) == 25
 
     free, compliant = str(uuid.uuid4()), str(uuid.uuid4())
     emulator.add_subscription(free)

@@ -162,7 +162,7 @@ def test_resource_graph_unavailable_falls_back_to_direct_gets(emulator):
     assert emulator.calls["resourcegraph.resources"] >= 1
     assert result.summary.complete
     assert any(
-        "Resource Graph unavailable for 1 of 1 batch(es)" in n and "direct ARM GETs for 20" in n
+        "listed 20 subscription(s) from the subscriptions API instead, with direct ARM GETs" in n
         for n in result.summary.notes
     ), result.summary.notes
     services.close()
@@ -174,7 +174,7 @@ def test_more_than_1000_subscriptions_are_queried_in_batches(emulator):
 
     result = sweep(services)
 
-    # The emulator refuses a query naming more than 1,000 subscriptions, as Resource Graph does.
+    # 1,000 rows a page: the inventory of 1,001 subscriptions takes two pages.
     assert emulator.calls["resourcegraph.resources"] == 2
     assert emulator.calls["pricings.get"] == 0
     assert result.summary.counts == {"compliant": 1001}
@@ -186,9 +186,12 @@ def test_resource_graph_pages_with_skip_tokens(emulator):
     ids = [m.subscription_id for m in fleet]
     services = sweep_services(emulator)
     with ResourceGraphGateway(services.arm, page_size=7) as graph:  # type: ignore[arg-type]
-        rows = graph.pricings(ids)
+        rows = graph.inventory()
     assert rows.requests == 3
     assert set(rows.pricings) == set(ids)
+    assert {i.subscription_id: i.display_name for i in rows.subscriptions} == {
+        m.subscription_id: m.display_name for m in fleet
+    }
     assert emulator.calls["resourcegraph.resources"] == 3
     free = next(m.subscription_id for m in fleet if m.drift_kind == "free")
     free_row = rows.pricings[free]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from enforcer.adapters.resource_graph import pricing_from_row, rows_to_pricings
+from enforcer.adapters.resource_graph import inventory_from_rows, parse_resets_after, pricing_from_row
 from enforcer.core.models import Component, ComponentSetting, DesiredState, ExtensionState, PricingState
 from enforcer.core.sweep_plan import chunked as batches
 from enforcer.core.sweep_plan import compliant_per_graph, resume_point, rotate
@@ -70,9 +70,38 @@ def test_rows_become_pricing_states():
     assert pricing_from_row({"pricingTier": "Standard", "extensions": [{"isEnabled": "True"}]}) is None
 
 
-def test_rows_for_other_subscriptions_are_ignored():
-    rows = [{"subscriptionId": A, "pricingTier": "Free"}, {"subscriptionId": "other", "pricingTier": "Free"}, "junk"]
-    assert rows_to_pricings(rows, [A.upper(), B]) == {A: PricingState("Free")}
+SUB_A = "aaaaaaaa-0000-4000-8000-000000000001"
+SUB_B = "bbbbbbbb-0000-4000-8000-000000000002"
+
+
+def test_inventory_rows_give_metadata_and_pricing_and_skip_junk():
+    rows = [
+        {
+            "subscriptionId": SUB_A.upper(),
+            "name": "Prod",
+            "state": "Enabled",
+            "tags": {"team": "ml"},
+            "pricingTier": "Free",
+            "extensions": None,
+        },
+        # No pricing row (leftouter join): listed, pricing unknown, so the sweep asks ARM.
+        {"subscriptionId": SUB_B, "name": "Dev", "state": "Disabled", "tags": None, "pricingTier": ""},
+        {"subscriptionId": "not-a-guid", "name": "x", "pricingTier": "Free"},
+        "junk",
+    ]
+    inventory = inventory_from_rows(rows, requests=2, waited=0.5)
+    assert [i.subscription_id for i in inventory.subscriptions] == [SUB_A, SUB_B]
+    assert inventory.subscriptions[0].display_name == "Prod" and inventory.subscriptions[0].tags == {"team": "ml"}
+    assert inventory.subscriptions[1].state == "Disabled" and inventory.subscriptions[1].tags == {}
+    assert inventory.pricings == {SUB_A: PricingState("Free"), SUB_B: None}
+    assert (inventory.requests, inventory.quota_wait_seconds) == (2, 0.5)
+
+
+def test_quota_reset_time_is_read_from_hh_mm_ss():
+    assert parse_resets_after("00:00:05") == 5
+    assert parse_resets_after("01:02:03") == 3723
+    assert parse_resets_after("soon") is None
+    assert parse_resets_after(None) is None
 
 
 def test_only_rows_needing_no_change_skip_the_arm_get():

@@ -1,29 +1,31 @@
-"""Step 2, execute: Resource Graph settles what it can, the rest goes through `Enforcer.enforce` in parallel."""
+"""Step 2, execute: Resource Graph settles what it can, the rest goes through `Enforcer.enforce` in parallel.
+
+Each notable decision (a change, a failure, a new subscription: `is_notable`) is written to the audit history
+as soon as it is made, by the worker that made it, before the next subscription is started. When the store
+stops answering, the outcome goes to the log at ERROR with every detail, and the run starts no new work.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from enforcer.core.errors import ResourceGraphError
 from enforcer.core.models import (
     ErrorKind,
     Outcome,
     OutcomeKind,
-    PricingRows,
     PricingState,
     SubscriptionInfo,
     Trigger,
     utc_now_iso,
 )
-from enforcer.core.sweep_plan import chunked, compliant_per_graph
+from enforcer.core.records import is_notable
+from enforcer.core.sweep_plan import compliant_per_graph
 from enforcer.usecases.enforce import Enforcer
-from enforcer.usecases.ports import PricingIndex
 from enforcer.usecases.services import Services
 from enforcer.usecases.sweep.model import COMPLIANT_PER_GRAPH, Plan, Progress
 
@@ -45,6 +47,9 @@ class Run:
         self.outcomes: dict[str, Outcome] = {}
         self.total = 0
         self.progress: Progress | None = None
+        self.previous: dict[str, str] = {}
+        self.unrecorded: list[Outcome] = []
+        self.store_error: str | None = None
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(self.concurrency)
         self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="sweep")
@@ -55,6 +60,11 @@ class Run:
     def out_of_time(self) -> bool:
         return self.remaining() <= 0
 
+    def halted(self) -> bool:
+        """The audit store failed: no new work starts (what is in flight finishes and is logged)."""
+        with self._lock:
+            return self.store_error is not None
+
     def record(self, outcome: Outcome) -> None:
         with self._lock:
             self.outcomes[outcome.subscription_id] = outcome
@@ -63,9 +73,12 @@ class Run:
                 self.progress(done, self.total)
 
     def submit(self, sub: str, info: SubscriptionInfo | None, *, new: bool) -> bool:
-        """Start enforcing one subscription; False (nothing started) when the budget ran out waiting for a slot."""
+        """Start enforcing one subscription; False (nothing started) when out of time or the store failed."""
         remaining = self.remaining()
-        if remaining <= 0 or not self._slots.acquire(timeout=remaining):
+        if remaining <= 0 or self.halted() or not self._slots.acquire(timeout=remaining):
+            return False
+        if self.halted():
+            self._slots.release()
             return False
         future = self._pool.submit(self._enforce_one, sub, info, new)
         future.add_done_callback(lambda _: self._slots.release())
@@ -87,8 +100,25 @@ class Run:
                 new_subscription=new,
                 started_at=utc_now_iso(),
             )
+        self._record_history(outcome)
         self.record(outcome)
         return outcome
+
+    def _record_history(self, outcome: Outcome) -> None:
+        audit = self.services.audit
+        if audit is None or not is_notable(outcome, self.previous.get(outcome.subscription_id)):
+            return
+        if self.services.notifier is not None and outcome.outcome.needs_attention:
+            outcome.notification = "pending"  # the digest card follows at the end of the run
+        try:
+            audit.record_history([outcome])
+        except Exception as error:
+            logger.error("audit write failed; outcome kept in the log: %s", json.dumps(outcome.to_dict()))
+            with self._lock:
+                self.unrecorded.append(outcome)
+                if self.store_error is None:
+                    self.store_error = str(error) or type(error).__name__
+                    logger.error("audit store failed mid-sweep (%s): no new subscription is started", self.store_error)
 
     def finish(self) -> None:
         """Let work in flight end (it always does: every ARM call has timeouts and bounded retries)."""
@@ -120,95 +150,28 @@ def _compliant_outcome(run: Run, sub: str, info: SubscriptionInfo | None, state:
     )
 
 
-@dataclass
-class _GraphStats:
-    batches: int = 0
-    failed_batches: int = 0
-    fallback_subscriptions: int = 0
-    compliant: int = 0
-    requests: int = 0
-    errors: list[str] = field(default_factory=list)
-
-
-def _query_graph(graph: PricingIndex, ids: list[str]) -> PricingRows | ResourceGraphError:
-    try:
-        return graph.pricings(ids)
-    except ResourceGraphError as error:
-        return error
-
-
-def execute(run: Run, plan: Plan, graph: PricingIndex | None) -> tuple[int, bool, _GraphStats]:
-    """Handle the plan in order until done or out of time; returns (items of `rest` started, stopped, stats)."""
-    stats = _GraphStats()
+def execute(run: Run, plan: Plan) -> tuple[int, bool, int]:
+    """Handle the plan in order until done, out of time or halted; (items of `rest` started, stopped, compliant
+    per Resource Graph)."""
     desired = run.enforcer.settings.desired
+    compliant = compliant_per_graph([s for s in plan.pricings if s not in plan.excluded], plan.pricings, desired)
     for sub in plan.new:
         info = plan.infos[sub]
         if sub in plan.excluded:
             run.record(_excluded_outcome(run, sub, info, plan.excluded[sub], True))
         elif not run.submit(sub, info, new=True):
-            return 0, True, stats
-
-    started = 0
-    graph_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sweep-graph") if graph is not None else None
-    try:
-        chunks = list(chunked(plan.rest))
-        lookups: list[Future[PricingRows | ResourceGraphError] | None] = []
-
-        def look_up(index: int) -> None:
-            # Queried one batch ahead, so the next answer is ready when this batch's candidates are started.
-            if graph_pool is None or graph is None or index >= len(chunks) or index < len(lookups):
-                return
-            eligible = [s for s in chunks[index] if s not in plan.excluded]
-            lookups.append(graph_pool.submit(_query_graph, graph, eligible) if eligible else None)
-
-        for index, chunk in enumerate(chunks):
-            look_up(index)
-            look_up(index + 1)
-            compliant: dict[str, PricingState] = {}
-            lookup = lookups[index] if index < len(lookups) else None
-            if lookup is not None:
-                try:
-                    answer = lookup.result(timeout=max(run.remaining(), 0.001))
-                except FutureTimeout:
-                    return started, True, stats
-                stats.batches += 1
-                if isinstance(answer, ResourceGraphError):
-                    stats.failed_batches += 1
-                    stats.requests += answer.requests
-                    stats.errors.append(str(answer))
-                    stats.fallback_subscriptions += sum(1 for s in chunk if s not in plan.excluded)
-                    logger.warning("%s: direct GETs for batch %d of %d", answer, index + 1, len(chunks))
-                else:
-                    stats.requests += answer.requests
-                    compliant = compliant_per_graph(chunk, answer.pricings, desired)
-            for sub in chunk:
-                if run.out_of_time():
-                    return started, True, stats
-                info = plan.infos[sub]
-                if sub in plan.excluded:
-                    run.record(_excluded_outcome(run, sub, info, plan.excluded[sub], False))
-                elif sub in compliant:
-                    stats.compliant += 1
-                    run.record(_compliant_outcome(run, sub, info, compliant[sub]))
-                elif not run.submit(sub, info, new=False):
-                    return started, True, stats
-                started += 1
-        return started, False, stats
-    finally:
-        if graph_pool is not None:
-            graph_pool.shutdown(wait=True, cancel_futures=True)
-
-
-def graph_notes(stats: _GraphStats, enabled: bool, total: int) -> list[str]:
-    if not enabled:
-        return ["Resource Graph off (ENFORCER_RESOURCE_GRAPH=off): one ARM GET per subscription"] if total else []
-    notes = []
-    if stats.compliant:
-        notes.append(f"{stats.compliant} subscription(s) compliant per Resource Graph (no ARM call)")
-    if stats.failed_batches:
-        reasons = "; ".join(sorted(set(stats.errors)))[:500]
-        notes.append(
-            f"Resource Graph unavailable for {stats.failed_batches} of {stats.batches} batch(es) ({reasons}): "
-            f"used direct ARM GETs for {stats.fallback_subscriptions} subscription(s)"
-        )
-    return notes
+            return 0, True, 0
+    started = settled = 0
+    for sub in plan.rest:
+        if run.out_of_time() or run.halted():
+            return started, True, settled
+        info = plan.infos[sub]
+        if sub in plan.excluded:
+            run.record(_excluded_outcome(run, sub, info, plan.excluded[sub], False))
+        elif sub in compliant:
+            settled += 1
+            run.record(_compliant_outcome(run, sub, info, compliant[sub]))
+        elif not run.submit(sub, info, new=False):
+            return started, True, settled
+        started += 1
+    return started, False, settled

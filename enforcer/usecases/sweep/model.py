@@ -6,20 +6,26 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
-from enforcer.core.models import Outcome, RunSummary, SubscriptionInfo
+from enforcer.core.models import Outcome, PricingState, RunSummary, SubscriptionInfo
 
 SWEEP_KIND: Final = "sweep"
 # A dry run is recorded apart, so that it neither moves the real sweep's resume point nor reads it.
 DRY_RUN_KIND: Final = "sweep-dry-run"
 COMPLIANT_PER_GRAPH: Final = "compliant per Resource Graph (not re-read from ARM)"
-AUDIT_CHUNK: Final = 100
-AUDIT_WRITERS: Final = 8
+# Markers in the runs table: when the sweep last listed every subscription from the subscriptions API, and
+# when it last deleted history past the retention period.
+FULL_LISTING_MARKER: Final = "sweep-full-listing"
+RETENTION_MARKER: Final = "audit-retention"
+RETENTION_EVERY_HOURS: Final = 24.0
 
 Progress = Callable[[int, int], None]
 
 
 class SweepError(RuntimeError):
-    """The sweep could not start (the subscription list failed); the run summary was recorded."""
+    """The sweep could not start (no subscription list, or no audit store to record in); nothing was changed.
+
+    `summary` is the run summary, recorded when the audit store answers.
+    """
 
     def __init__(self, message: str, summary: RunSummary) -> None:
         super().__init__(message)
@@ -31,8 +37,11 @@ class SweepResult:
     outcomes: list[Outcome]
     summary: RunSummary
     # Seconds spent per phase: "inventory" (list, scope, stored inventory, resume point), "checks" (Resource
-    # Graph, GETs and PUTs), "records" (audit records, inventory, run summary, digest card).
+    # Graph, GETs and PUTs), "records" (digest card, current state, run summary, retention).
     timings: dict[str, float] = field(default_factory=dict)
+    # Decisions the audit store did not take (they are in the log at ERROR), and why.
+    unrecorded: list[Outcome] = field(default_factory=list)
+    store_error: str | None = None
 
 
 @dataclass
@@ -43,7 +52,12 @@ class Plan:
     new: list[str]  # handled first
     rest: list[str]  # sorted and rotated after the resume point
     excluded: dict[str, str]
+    # Resource Graph's pricing per subscription it listed (None: no readable row); absent: ask ARM.
+    pricings: dict[str, PricingState | None] = field(default_factory=dict)
+    # Each subscription's outcome before this run (its current-state row), for what counts as notable.
+    previous: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
     inventory_baseline: bool = False
     resume_after: str | None = None
+    full_listing: bool = False

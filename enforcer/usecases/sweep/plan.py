@@ -1,38 +1,46 @@
-"""Step 1, plan: list the subscriptions, apply the scope, find the new ones and where to resume."""
+"""Step 1, plan: what the sweep looks at, and what it already knows before any ARM pricing call.
+
+- The audit store's current-state rows say which subscriptions were seen before (new ones are handled first)
+  and what each one's outcome was (for what counts as notable). A sweep with an audit store configured that
+  cannot read it stops here: nothing is changed that could not be recorded.
+- Resource Graph lists every subscription (name, state, tags) with its AI pricing in one pass. It can lag, so
+  every `ENFORCER_FULL_LISTING_MINUTES` the subscriptions API lists them too and any that Resource Graph has not
+  indexed yet are added; when Resource Graph fails, the subscriptions API is the inventory and ARM GETs decide.
+- Scope (ENFORCER_SUBSCRIPTIONS, exclusions, the exempt tag, read-only states) and the resume point of a
+  sweep that ran out of time.
+"""
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 
-from enforcer.core.errors import EnforcementError, InventoryError
-from enforcer.core.models import (
-    RunSummary,
-    SubscriptionInfo,
-)
-from enforcer.core.sweep_plan import exclusion, rotate
-from enforcer.usecases.ports import Inventory
+from enforcer.core.errors import EnforcementError, ResourceGraphError
+from enforcer.core.models import MAX_SUBSCRIPTIONS_PER_QUERY, PricingState, RunSummary, SubscriptionInfo
+from enforcer.core.sweep_plan import chunked, exclusion, rotate
 from enforcer.usecases.services import Services
-from enforcer.usecases.sweep.model import SWEEP_KIND, Plan
+from enforcer.usecases.sweep.model import FULL_LISTING_MARKER, SWEEP_KIND, Plan
 
 logger = logging.getLogger(__name__)
 
 
-def _read_inventory(store: Inventory | None, plan_notes: list[str]) -> set[str] | None:
-    if store is None:
-        plan_notes.append("no audit store (ENFORCER_STORAGE not set): new-subscription detection is off")
+class StoreUnavailable(RuntimeError):
+    """The audit store did not answer before the first write; the message names the store's error."""
+
+
+def _previous_states(services: Services, notes: list[str]) -> dict[str, str] | None:
+    """Outcome per subscription from the current-state rows; None without an audit store."""
+    if services.audit is None:
+        notes.append("no audit store (ENFORCER_STORAGE not set): new-subscription detection is off")
         return None
     try:
-        return store.known()
-    except InventoryError as error:
-        logger.warning("subscription inventory unavailable: %s", error)
-        plan_notes.append(f"subscription inventory unavailable ({error}): new-subscription detection is off")
-        return None
+        return {sub: record.outcome for sub, record in services.audit.current_states().items()}
+    except Exception as error:
+        raise StoreUnavailable(str(error) or type(error).__name__) from error
 
 
 def _previous_resume_point(services: Services, dry_run: bool, notes: list[str]) -> str | None:
-    if dry_run:
-        return None
-    if services.audit is None:
+    if dry_run or services.audit is None:
         return None
     try:
         previous = services.audit.latest_run(SWEEP_KIND)
@@ -46,22 +54,79 @@ def _previous_resume_point(services: Services, dry_run: bool, notes: list[str]) 
     return previous.resume_after
 
 
+def _full_listing_due(services: Services, now: datetime) -> bool:
+    minutes = services.settings.full_listing_minutes
+    if minutes == 0 or services.audit is None:
+        return True
+    try:
+        last = services.audit.marker(FULL_LISTING_MARKER)
+    except Exception:  # unknown: list, which is always correct
+        return True
+    try:
+        when = datetime.fromisoformat(last) if last else None
+    except ValueError:
+        when = None
+    return when is None or now - when >= timedelta(minutes=minutes)
+
+
+def _graph_inventory(
+    services: Services, notes: list[str], calls: dict[str, int]
+) -> tuple[dict[str, SubscriptionInfo | None], dict[str, PricingState | None]] | None:
+    """Subscriptions and pricings from Resource Graph, or None when it is off or failed (the note says why)."""
+    graph = services.resource_graph
+    if graph is None or not services.settings.use_resource_graph:
+        return None
+    scope = services.settings.subscriptions
+    infos: dict[str, SubscriptionInfo | None] = {}
+    pricings: dict[str, PricingState | None] = {}
+    try:
+        for ids in chunked(list(scope), MAX_SUBSCRIPTIONS_PER_QUERY) if scope is not None else [None]:
+            rows = graph.inventory(ids)
+            calls["resourcegraph.resources"] = calls.get("resourcegraph.resources", 0) + rows.requests
+            if rows.quota_wait_seconds:
+                notes.append(f"waited {rows.quota_wait_seconds:.1f} s for Resource Graph's per-user quota")
+            infos.update((info.subscription_id, info) for info in rows.subscriptions)
+            pricings.update(rows.pricings)
+    except ResourceGraphError as error:
+        calls["resourcegraph.resources"] = calls.get("resourcegraph.resources", 0) + error.requests
+        logger.warning("%s: listing from the subscriptions API, one ARM GET per subscription", error)
+        notes.append(f"Resource Graph unavailable ({error})")
+        return None
+    return infos, pricings
+
+
 def make_plan(
-    services: Services, inventory: Inventory | None, *, dry_run: bool
+    services: Services, *, dry_run: bool, now: datetime | None = None
 ) -> tuple[Plan, EnforcementError | None]:
+    """The plan, or the listing error that leaves nothing to sweep. Raises StoreUnavailable (see above)."""
+    now = now or datetime.now(UTC)
     notes: list[str] = []
     calls: dict[str, int] = {}
+    previous = _previous_states(services, notes)
+
     listing_error: EnforcementError | None = None
-    infos: dict[str, SubscriptionInfo | None] = {}
-    try:
-        listing = services.arm.list_subscriptions()
-        calls["subscriptions.list"] = listing.pages
-        infos = {info.subscription_id: info for info in listing.subscriptions}
-        # Event handlers in this process reuse the names, states and tags instead of reading them again.
-        services.enforcer.directory.remember(listing.subscriptions)
-    except EnforcementError as error:
-        listing_error = error
-        notes.append(f"could not list subscriptions: {error.message}")
+    graph = _graph_inventory(services, notes, calls)
+    infos, pricings = graph if graph is not None else ({}, {})
+    full_listing = graph is None or _full_listing_due(services, now)
+    if full_listing:
+        try:
+            listing = services.arm.list_subscriptions()
+            calls["subscriptions.list"] = listing.pages
+            unindexed = [info for info in listing.subscriptions if info.subscription_id not in infos]
+            if graph is not None and unindexed:
+                notes.append(f"{len(unindexed)} subscription(s) not in Resource Graph yet: read from ARM")
+            infos.update((info.subscription_id, info) for info in unindexed)
+            if graph is None and services.settings.use_resource_graph and services.resource_graph is not None:
+                notes.append(
+                    f"listed {len(infos)} subscription(s) from the subscriptions API instead, "
+                    f"with direct ARM GETs for each"
+                )
+        except EnforcementError as error:
+            if graph is None:
+                listing_error = error
+            notes.append(f"could not list subscriptions: {error.message}")
+    # Event handlers in this process reuse the names, states and tags instead of reading them again.
+    services.enforcer.directory.remember([info for info in infos.values() if info is not None])
 
     scope = services.settings.subscriptions
     if scope is not None:
@@ -78,20 +143,18 @@ def make_plan(
         if listing_error is not None and unseen:
             listing_error = None  # an explicit scope can still be swept
 
-    excluded = {
-        sub: reason for sub, info in infos.items() if (reason := exclusion(sub, info, services.settings)) is not None
-    }
+    settings = services.settings
+    excluded = {sub: reason for sub, info in infos.items() if (reason := exclusion(sub, info, settings)) is not None}
 
-    known = _read_inventory(inventory, notes)
-    baseline = known is not None and not known
+    baseline = previous is not None and not previous
     new_ids: set[str] = set()
     if baseline:
         notes.append(
-            f"first sweep with an empty inventory: {len(infos)} subscription(s) recorded as the baseline, "
+            f"first sweep with no recorded state: {len(infos)} subscription(s) recorded as the baseline, "
             "none flagged new"
         )
-    elif known is not None:
-        new_ids = {s for s in infos if s not in known}
+    elif previous is not None:
+        new_ids = {s for s in infos if s not in previous}
 
     resume_after = _previous_resume_point(services, dry_run, notes)
     order = rotate(list(infos), resume_after)
@@ -100,9 +163,12 @@ def make_plan(
         new=[s for s in order if s in new_ids],
         rest=[s for s in order if s not in new_ids],
         excluded=excluded,
+        pricings=pricings,
+        previous=previous or {},
         notes=notes,
         calls=calls,
         inventory_baseline=baseline,
         resume_after=resume_after,
+        full_listing=full_listing and graph is not None and listing_error is None,
     )
     return plan, listing_error

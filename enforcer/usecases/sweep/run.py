@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Final
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
-from enforcer.core.errors import InventoryError
 from enforcer.core.models import (
     Mode,
     Outcome,
@@ -16,43 +15,71 @@ from enforcer.core.models import (
     Trigger,
     utc_now_iso,
 )
+from enforcer.core.records import is_notable
 from enforcer.core.sweep_plan import resume_point
 from enforcer.usecases.enforce import Enforcer
-from enforcer.usecases.ports import Inventory, PricingIndex
+from enforcer.usecases.ports import PricingIndex
 from enforcer.usecases.record import new_run_id
 from enforcer.usecases.services import Services
-from enforcer.usecases.sweep.execute import Run, execute, graph_notes
-from enforcer.usecases.sweep.model import DRY_RUN_KIND, SWEEP_KIND, Plan, Progress, SweepError, SweepResult
-from enforcer.usecases.sweep.plan import make_plan
-
-AUDIT_CHUNK: Final = 100
-AUDIT_WRITERS: Final = 8
+from enforcer.usecases.sweep.execute import Run, execute
+from enforcer.usecases.sweep.model import (
+    DRY_RUN_KIND,
+    FULL_LISTING_MARKER,
+    RETENTION_EVERY_HOURS,
+    RETENTION_MARKER,
+    SWEEP_KIND,
+    Plan,
+    Progress,
+    SweepError,
+    SweepResult,
+)
+from enforcer.usecases.sweep.plan import StoreUnavailable, make_plan
 
 logger = logging.getLogger(__name__)
 
 
-def _write_audit(services: Services, outcomes: Sequence[Outcome]) -> None:
-    """Every outcome to the audit store, in chunks written concurrently; re-raises the first failure."""
-    if services.audit is None or not outcomes:
-        return
-    audit = services.audit
-    chunks = [outcomes[i : i + AUDIT_CHUNK] for i in range(0, len(outcomes), AUDIT_CHUNK)]
-    if len(chunks) == 1:
-        audit.record_outcomes(chunks[0])
-        return
-    with ThreadPoolExecutor(max_workers=min(AUDIT_WRITERS, len(chunks)), thread_name_prefix="sweep-audit") as pool:
-        for future in [pool.submit(audit.record_outcomes, chunk) for chunk in chunks]:
-            future.result()
-
-
-def _remember(inventory: Inventory | None, ids: Sequence[str], notes: list[str]) -> None:
-    if inventory is None or not ids:
+def _record_run_end(services: Services, run: Run, plan: Plan, outcomes: list[Outcome], summary: RunSummary) -> None:
+    """Step 3, record: the digest card, the notification results, every subscription's current state (batched,
+    sharded), the run summary. A store failure here loses no Azure change (those were recorded as they
+    happened): it is logged at ERROR and noted in the summary, and the run reports failure."""
+    audit, notifier = services.audit, services.notifier
+    notify = [o for o in outcomes if o.outcome.needs_attention and o not in run.unrecorded]
+    if notifier is not None and notify:
+        result = notifier.notify_digest(summary, outcomes)
+        for o in notify:
+            o.notification = f"digest: {result}"
+    if audit is None or run.store_error is not None:
         return
     try:
-        inventory.remember(ids)
-    except InventoryError as error:
-        logger.warning("could not update the subscription inventory: %s", error)
-        notes.append(f"could not update the subscription inventory ({error}); new subscriptions may be reported again")
+        if notifier is not None and notify:
+            audit.record_history([o for o in notify if is_notable(o, plan.previous.get(o.subscription_id))])
+        audit.record_current(outcomes)
+    except Exception as error:
+        run.store_error = str(error) or type(error).__name__
+        logger.error("audit store failed at the end of the sweep (%s): current state not updated", run.store_error)
+
+
+def _maintain(services: Services, run: Run, plan: Plan, notes: list[str], now: datetime) -> None:
+    """Markers for the next runs, and the retention cleanup at most once a day, within the time budget."""
+    audit = services.audit
+    if audit is None or run.store_error is not None:
+        return
+    try:
+        if plan.full_listing:
+            audit.set_marker(FULL_LISTING_MARKER, now.isoformat())
+        last = audit.marker(RETENTION_MARKER)
+        due = last is None or now - datetime.fromisoformat(last) >= timedelta(hours=RETENTION_EVERY_HOURS)
+        if not due or run.out_of_time():
+            return
+        cutoff = now - timedelta(days=services.settings.audit_retention_days)
+        deadline = time.monotonic() + max(run.remaining(), 0.0)
+        deleted = audit.delete_history_before(cutoff.isoformat(), deadline=deadline)
+        audit.set_marker(RETENTION_MARKER, now.isoformat())
+        if deleted:
+            notes.append(f"retention: deleted {deleted} history row(s) older than {cutoff:%Y-%m-%d}")
+    except Exception as error:  # housekeeping: the next sweep tries again
+        logger.warning("audit maintenance failed: %s", type(error).__name__)
+        notes.append(f"audit maintenance failed ({type(error).__name__}); the next sweep tries again")
 
 
 def sweep(
@@ -62,15 +89,14 @@ def sweep(
     progress: Progress | None = None,
     clock: Callable[[], float] = time.monotonic,
     resource_graph: PricingIndex | None = None,
-    inventory: Inventory | None = None,
 ) -> SweepResult:
     """One sweep over every subscription in scope; returns the outcomes (in handling order) and the run summary.
 
-    `dry_run` decides and reports without writing (audit mode), and leaves the resume point and the inventory
-    alone. `progress(done, total)` is called as subscriptions finish (from worker threads, one call at a time).
-    `resource_graph` and `inventory` default to ones built from the services' settings. Raises SweepError when
-    the subscription list cannot be read (nothing to sweep), and the audit store's error when records cannot be
-    written (the invocation must fail so it is noticed and retried).
+    `dry_run` decides and reports without writing (audit mode), and leaves the resume point alone.
+    `progress(done, total)` is called as subscriptions finish (from worker threads, one call at a time).
+    `resource_graph` replaces the services' one. Raises SweepError when nothing can be swept: no subscription
+    list, or an audit store that does not answer before the first write. A store that fails mid-run stops new
+    work; the result's `store_error` and `unrecorded` say so (the CLI and the timer report it as a failure).
     """
     settings = services.settings
     enforcer = services.enforcer
@@ -83,12 +109,24 @@ def sweep(
     run = Run(services, enforcer, Trigger(kind="sweep", id=run_id), started + settings.sweep_time_budget_seconds, clock)
     run.progress = progress
 
-    inventory = inventory if inventory is not None else services.inventory
-    graph = resource_graph if resource_graph is not None else services.resource_graph
-    plan, listing_error = make_plan(services, inventory, dry_run=dry_run)
+    if resource_graph is not None:
+        services = dataclasses.replace(services, resource_graph=resource_graph)
+    now = datetime.now(UTC)
+    try:
+        plan, listing_error = make_plan(services, dry_run=dry_run, now=now)
+    except StoreUnavailable as error:
+        summary = RunSummary(run_id, kind, settings.mode, started_at, complete=False)
+        summary.notes.append(f"audit store unavailable before the first write: {error}")
+        logger.error("sweep %s refused to start: the audit store does not answer (%s)", run_id, error)
+        raise SweepError(
+            f"sweep {run_id} did not start: the audit store does not answer ({error}), so nothing was changed. "
+            "Fix: check ENFORCER_STORAGE and the identity's Storage Table Data Contributor role.",
+            summary,
+        ) from error
+    run.previous = plan.previous
     timings = {"inventory": clock() - started}
     if dry_run:
-        plan.notes.append("dry run: nothing written to Azure; resume point and inventory left as they were")
+        plan.notes.append("dry run: nothing written to Azure; resume point left as it was")
     run.total = len(plan.new) + len(plan.rest)
     if listing_error is not None:
         summary = _summarise(
@@ -99,28 +137,22 @@ def sweep(
         raise SweepError(f"sweep {run_id} could not start: {listing_error.message}", summary)
     checks_started = clock()
     try:
-        started_rest, stopped, stats = execute(run, plan, graph if settings.use_resource_graph else None)
+        started_rest, stopped, settled = execute(run, plan)
     finally:
         run.finish()
     records_started = clock()
     timings["checks"] = records_started - checks_started
     order = plan.new + plan.rest
     outcomes = [run.outcomes[s] for s in order if s in run.outcomes]
-    plan.calls["resourcegraph.resources"] = stats.requests
-    plan.notes.extend(graph_notes(stats, settings.use_resource_graph, run.total))
-    if stopped:
+    if settled:
+        plan.notes.append(f"{settled} subscription(s) compliant per Resource Graph (no ARM call)")
+    if not settings.use_resource_graph and run.total:
+        plan.notes.append("Resource Graph off (ENFORCER_RESOURCE_GRAPH=off): one ARM GET per subscription")
+    if stopped and run.store_error is None:
         plan.notes.append(
             f"time budget of {settings.sweep_time_budget_seconds} s spent: {len(outcomes)} of {run.total} "
             "subscription(s) handled; the next sweep continues from here"
         )
-
-    notify = [o for o in outcomes if o.outcome.is_failure or o.outcome.is_change] if services.notifier else []
-    for o in notify:
-        o.notification = "pending"
-    _write_audit(services, outcomes)
-    if not dry_run:
-        handled = list(plan.infos) if plan.inventory_baseline else [o.subscription_id for o in outcomes]
-        _remember(inventory, handled, plan.notes)
     summary = _summarise(
         run,
         plan,
@@ -131,14 +163,17 @@ def sweep(
         stopped=stopped,
         started_rest=started_rest,
     )
-    if services.audit is not None:
+    _record_run_end(services, run, plan, outcomes, summary)
+    if not dry_run:
+        _maintain(services, run, plan, summary.notes, now)
+    if run.store_error is not None:
+        summary.complete = False
+        summary.notes.append(
+            f"audit store failed mid-run ({run.store_error}): {len(run.unrecorded)} decision(s) not recorded "
+            "are in the log at ERROR; no new subscription was started after the failure"
+        )
+    elif services.audit is not None:
         services.audit.record_run(summary)
-    if services.notifier is not None and notify:
-        result = services.notifier.notify_digest(summary, outcomes)
-        for o in notify:
-            o.notification = f"digest: {result}"
-        if services.audit is not None:
-            services.audit.record_outcomes(notify)
     timings["records"] = clock() - records_started
     logger.info(
         "sweep %s: %d subscription(s) in %.1f s (%s), counts=%s arm_calls=%s complete=%s",
@@ -150,7 +185,7 @@ def sweep(
         summary.arm_calls,
         summary.complete,
     )
-    return SweepResult(outcomes, summary, timings)
+    return SweepResult(outcomes, summary, timings, unrecorded=list(run.unrecorded), store_error=run.store_error)
 
 
 def _summarise(
@@ -177,5 +212,8 @@ def _summarise(
 
 
 def run_sweep(services: Services, *, dry_run: bool = False, progress: Progress | None = None) -> RunSummary:
-    """The timer's entry point: one sweep, its summary."""
-    return sweep(services, dry_run=dry_run, progress=progress).summary
+    """The timer's entry point: one sweep, its summary. A store failure mid-run raises, so the run is seen failed."""
+    result = sweep(services, dry_run=dry_run, progress=progress)
+    if result.store_error is not None:
+        raise SweepError(f"sweep {result.summary.run_id}: {result.summary.notes[-1]}", result.summary)
+    return result.summary
