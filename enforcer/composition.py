@@ -24,7 +24,9 @@ def build_services(
     notifier: Notifier | None = None,
 ) -> Services:
     """Wire adapters from settings. The audit store and the notifier are only built here when not passed in."""
-    arm = arm or ArmGateway(settings.arm_endpoint, pool_size=max(16, settings.sweep_concurrency * 2))
+    arm = arm or ArmGateway(
+        settings.arm_endpoint, pool_size=max(16, settings.sweep_concurrency * 2), scope=settings.arm_scope
+    )
     resource_graph: PricingIndex | None = None
     if settings.use_resource_graph:
         from enforcer.adapters.resource_graph import ResourceGraphGateway

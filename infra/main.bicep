@@ -111,6 +111,9 @@ param sweepTimeBudgetSeconds int = 480
 @description('ENFORCER_RESOURCE_GRAPH: `on` asks Azure Resource Graph for candidates first; `off` GETs each subscription.')
 param resourceGraph string = 'on'
 
+@description('ENFORCER_ARM_AUDIENCE: ARM token audience; empty derives it from the cloud\'s Resource Manager endpoint.')
+param armAudience string = ''
+
 // ---------------------------------------------------------------------------------------------------
 // Scope of enforcement and permissions
 // ---------------------------------------------------------------------------------------------------
@@ -197,6 +200,7 @@ var enforcerAppSettings = {
   ENFORCER_SWEEP_CONCURRENCY: string(sweepConcurrency)
   ENFORCER_SWEEP_TIME_BUDGET_SECONDS: string(sweepTimeBudgetSeconds)
   ENFORCER_RESOURCE_GRAPH: resourceGraph
+  ENFORCER_ARM_AUDIENCE: armAudience
 }
 
 // ---------------------------------------------------------------------------------------------------
