@@ -55,16 +55,25 @@ class _ProgressBar:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from enforcer.adapters.audit_store import AuditStoreError
+    from enforcer.cli.store import check_store, store_failed
     from enforcer.composition import build_cli_services
-    from enforcer.core.models import OutcomeKind
+    from enforcer.core.models import Mode, OutcomeKind
     from enforcer.usecases.sweep import SweepError, sweep
 
     settings = Settings.from_env().for_dry_run(args.dry_run)
     services = build_cli_services(settings)
+    acted = False
     try:
+        check_store(services)  # before any PUT: nothing is changed that could not be recorded
+        acted = not args.dry_run and settings.mode is Mode.ENFORCE
         result = sweep(services, dry_run=args.dry_run, progress=_ProgressBar() if sys.stderr.isatty() else None)
+    except AuditStoreError as error:
+        return store_failed(error, as_json=args.json, acted=acted)
     except SweepError as error:
         print(f"sweep failed: {error}", file=sys.stderr)
+        if args.json:
+            print("[]")
         return EXIT_FAILED
     finally:
         services.close()
@@ -94,7 +103,8 @@ def _register_status(commands: argparse._SubParsersAction[argparse.ArgumentParse
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from enforcer.adapters.audit_store import AuditStore
+    from enforcer.adapters.audit_store import AuditStore, AuditStoreError
+    from enforcer.cli.store import store_failed
     from enforcer.core.render import render_status
 
     if args.subscription and not is_guid(args.subscription):
@@ -103,8 +113,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     store = AuditStore.from_settings(Settings.from_env())
     if store is None:
         raise ConfigError("ENFORCER_STORAGE is not set: `status` reads the audit store")
-    with store:
-        records = store.latest_outcomes(args.subscription.lower() if args.subscription else None)
+    try:
+        with store:
+            records = store.latest_outcomes(args.subscription.lower() if args.subscription else None)
+    except AuditStoreError as error:
+        return store_failed(error, as_json=args.json, acted=False)
     print(render_status(records, as_json=args.json))
     return EXIT_OK
 
@@ -131,9 +144,11 @@ def _register_events(commands: argparse._SubParsersAction[argparse.ArgumentParse
 
 
 def cmd_handle_event(args: argparse.Namespace) -> int:
+    from enforcer.adapters.audit_store import AuditStoreError
+    from enforcer.cli.store import check_store, store_failed
     from enforcer.composition import build_cli_services
     from enforcer.core.events import Route, load_events
-    from enforcer.core.models import utc_now_iso
+    from enforcer.core.models import Mode, utc_now_iso
     from enforcer.usecases.handle_event import handle_event
     from enforcer.usecases.record import finish_run, new_run_id, summarise
 
@@ -145,12 +160,18 @@ def cmd_handle_event(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"not a valid event file: {error}", file=sys.stderr)
         return EXIT_USAGE
-    services = build_cli_services(Settings.from_env().for_dry_run(args.dry_run))
+    settings = Settings.from_env().for_dry_run(args.dry_run)
+    services = build_cli_services(settings)
     run_id, started_at, started = new_run_id("event"), utc_now_iso(), time.perf_counter()
+    acted = False
     try:
+        check_store(services)  # before any PUT: nothing is changed that could not be recorded
+        acted = settings.mode is Mode.ENFORCE
         outcomes = [handle_event(event, Route.ANY, services) for event in events]
         summary = summarise(services, run_id, "event", started_at=started_at, started=started, outcomes=outcomes)
         finish_run(services, summary, outcomes)
+    except AuditStoreError as error:
+        return store_failed(error, as_json=args.json, acted=acted)
     finally:
         services.close()
     if args.json:
