@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -17,6 +18,8 @@ from enforcer.core.render import (
 )
 from enforcer.core.settings import ConfigError, Settings
 from enforcer.core.text import is_guid
+
+TOPIC_KEY_ENV = "ENFORCER_TOPIC_KEY"
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -139,7 +142,14 @@ def _register_events(commands: argparse._SubParsersAction[argparse.ArgumentParse
     publish.add_argument("--subscription", required=True, metavar="ID", help="the new subscription id")
     publish.add_argument("--display-name", help="the subscription's display name")
     publish.add_argument("--requested-by", help="who asked for the subscription")
-    publish.add_argument("--key", help="topic access key (secret); without it, Entra ID (DefaultAzureCredential)")
+    key = publish.add_mutually_exclusive_group()
+    key.add_argument(
+        "--key-stdin",
+        action="store_true",
+        help=f"read the topic access key from standard input (or set {TOPIC_KEY_ENV}); "
+        "without a key, Entra ID (DefaultAzureCredential)",
+    )
+    key.add_argument("--key", help=f"topic access key; visible to other users in `ps`: prefer {TOPIC_KEY_ENV}")
     publish.set_defaults(func=cmd_publish)
 
 
@@ -179,7 +189,7 @@ def cmd_handle_event(args: argparse.Namespace) -> int:
     else:
         print(outcomes_table(outcomes))
         print()
-        print(summary_line(outcomes))
+        print(summary_line(outcomes, noun="event"))
     return exit_code(outcomes)
 
 
@@ -198,19 +208,37 @@ def cmd_publish(args: argparse.Namespace) -> int:
     if not is_guid(args.subscription):
         print(f"{args.subscription[:80]!r} is not a subscription id (GUID)", file=sys.stderr)
         return EXIT_USAGE
-    from azure.core.exceptions import AzureError
+    from azure.core.exceptions import AzureError, ServiceRequestError
 
+    if args.key is not None:
+        print(
+            f"warning: --key is visible to other users of this machine (ps); set {TOPIC_KEY_ENV} or use --key-stdin",
+            file=sys.stderr,
+        )
+        key: str | None = args.key
+    elif args.key_stdin:
+        key = sys.stdin.readline().strip()
+    else:
+        key = os.environ.get(TOPIC_KEY_ENV) or None
     try:
         publish_subscription_created(
             args.endpoint,
             args.subscription.lower(),
             display_name=args.display_name,
             requested_by=args.requested_by,
-            key=args.key,
+            key=key,
         )
     except ValueError as error:  # ConfigError included: a bad endpoint, id or key
         print(f"cannot publish: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except ServiceRequestError as error:
+        # No answer at all: the request never reached a topic (wrong host, port closed, no network).
+        print(
+            f"the topic is unreachable: {type(error).__name__} (connection error). "
+            "Fix: check --endpoint (the topic's endpoint URL) and the network, then publish again",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     except AzureError as error:
         # The endpoint is not a secret, but the key is: print only the error's type and status.
         status = getattr(error, "status_code", None)

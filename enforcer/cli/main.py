@@ -72,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     enforce.set_defaults(func=cmd_enforce)
 
     _add_optional_commands(commands)
+    for command in commands.choices.values():
+        # `-v` after the command too; SUPPRESS keeps a `-v` given before it.
+        command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log progress")
     return parser
 
 

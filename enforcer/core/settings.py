@@ -259,12 +259,23 @@ def _value(env: Mapping[str, str], name: str) -> str:
     return env.get(name, "").strip() or _DEFAULTS[name]
 
 
-def _subscription_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    items = tuple(i.strip().lower() for i in _value(env, name).split(",") if i.strip())
+def _subscription_list(env: Mapping[str, str], name: str, *, star: bool) -> tuple[str, ...]:
+    """Comma-separated subscription ids; `star`: the setting also accepts `*` (checked by the caller)."""
+    raw = _value(env, name)
+    items = tuple(i.strip().lower() for i in raw.split(",") if i.strip())
+    accepted = "'*' or comma-separated subscription ids (GUIDs)" if star else "comma-separated subscription ids (GUIDs)"
+    if not star and "*" in items:
+        raise ConfigError(
+            f"{name}='*' would exclude every subscription, so nothing would ever be enforced. Fix: list the "
+            "subscription ids to leave alone, or set ENFORCER_MODE=audit to decide and report without writing"
+        )
     bad = [i for i in items if not is_guid(i)]
     if bad:
+        raise ConfigError(f"{name} must be {accepted}; not valid: {', '.join(bad)}")
+    if star and not items:
         raise ConfigError(
-            f"{name} must be '*' or comma-separated subscription ids (GUIDs); not valid: {', '.join(bad)}"
+            f"{name}={raw!r} lists no subscription, which would leave every subscription out of scope. "
+            f"Fix: set {name} to '*' (every subscription the identity can see) or to subscription ids"
         )
     return items
 
@@ -353,8 +364,8 @@ class Settings:
             audit_table=_value(env, "ENFORCER_AUDIT_TABLE"),
             runs_table=_value(env, "ENFORCER_RUNS_TABLE"),
             teams_webhook_url=_value(env, "ENFORCER_TEAMS_WEBHOOK_URL") or None,
-            subscriptions=None if scope == "*" else _subscription_list(env, "ENFORCER_SUBSCRIPTIONS"),
-            exclude_subscriptions=frozenset(_subscription_list(env, "ENFORCER_EXCLUDE_SUBSCRIPTIONS")),
+            subscriptions=None if scope == "*" else _subscription_list(env, "ENFORCER_SUBSCRIPTIONS", star=True),
+            exclude_subscriptions=frozenset(_subscription_list(env, "ENFORCER_EXCLUDE_SUBSCRIPTIONS", star=False)),
             exempt_tag=_value(env, "ENFORCER_EXEMPT_TAG"),
             extra_policy_definition_ids=policy_ids,
             sweep_concurrency=_int(env, "ENFORCER_SWEEP_CONCURRENCY", 1, 256),

@@ -151,3 +151,24 @@ def test_the_gateway_asks_for_tokens_with_the_settings_scope():
     with ArmGateway(settings.arm_endpoint, StaticTokenCredential(), scope=settings.arm_scope) as arm:
         policy = arm.client_kwargs()["authentication_policy"]
         assert policy._scopes == ("https://management.usgovcloudapi.net/.default",)
+
+
+def test_excluding_every_subscription_is_refused_with_a_message_that_does_not_contradict_itself():
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"ENFORCER_EXCLUDE_SUBSCRIPTIONS": "*"})
+    message = str(info.value)
+    assert "would exclude every subscription" in message and "must be '*'" not in message
+
+
+@pytest.mark.parametrize("value", [",", " , ,"])
+def test_a_subscription_list_with_no_ids_is_refused_as_empty(value: str):
+    with pytest.raises(ConfigError, match="lists no subscription"):
+        Settings.from_env({"ENFORCER_SUBSCRIPTIONS": value})
+
+
+@pytest.mark.parametrize("argv", [["-v", "status"], ["status", "-v"], ["status", "--verbose", "--json"]])
+def test_verbose_works_before_and_after_the_command(argv: list[str]):
+    from enforcer.cli.main import build_parser
+
+    assert build_parser().parse_args(argv).verbose is True
+    assert build_parser().parse_args(["status"]).verbose is False
