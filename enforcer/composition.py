@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from enforcer.adapters.arm import ArmGateway
+from enforcer.adapters.redact import install_redaction
 from enforcer.core.settings import ConfigError, Settings
 from enforcer.usecases.enforce import Enforcer
 from enforcer.usecases.ports import AuditLog, Notifier, PricingIndex
@@ -24,7 +25,10 @@ def build_services(
     notifier: Notifier | None = None,
 ) -> Services:
     """Wire adapters from settings. The audit store and the notifier are only built here when not passed in."""
-    arm = arm or ArmGateway(settings.arm_endpoint, pool_size=max(16, settings.sweep_concurrency * 2))
+    install_redaction()  # every log line from here on: control characters in values escaped
+    arm = arm or ArmGateway(
+        settings.arm_endpoint, pool_size=max(16, settings.sweep_concurrency * 2), scope=settings.arm_scope
+    )
     resource_graph: PricingIndex | None = None
     if settings.use_resource_graph:
         from enforcer.adapters.resource_graph import ResourceGraphGateway

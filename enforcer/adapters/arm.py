@@ -116,8 +116,10 @@ class ArmGateway(ClosesOnExit):
         *,
         retry: RetrySettings | None = None,
         pool_size: int = 32,
+        scope: str = ARM_SCOPE,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
+        self.scope = scope  # the token audience: from the settings, never a host the endpoint merely names
         self._credential = credential
         self._retry = retry or RetrySettings()
         self._pool_size = pool_size
@@ -155,7 +157,7 @@ class ArmGateway(ClosesOnExit):
         return {
             "base_url": self.endpoint,
             "transport": self._transport,
-            "authentication_policy": LoopbackAwareAuthPolicy(credential, ARM_SCOPE),
+            "authentication_policy": LoopbackAwareAuthPolicy(credential, self.scope),
             "retry_policy": ArmRetryPolicy(
                 retry_total=self._retry.total,
                 retry_backoff_factor=self._retry.backoff_factor,

@@ -101,6 +101,11 @@ class AuditStore(ClosesOnExit):
         except AzureError as exc:
             raise AuditStoreError(f"cannot create or open table {table!r}: {describe(exc)}") from exc
 
+    def check(self) -> None:
+        """Raise AuditStoreError unless both tables answer (created if missing): called before the first write."""
+        for table in (self.audit_table, self.runs_table):
+            self._ensure_table(table)
+
     def _submit(
         self, table: str, entities: Sequence[dict[str, Any]], mode: UpdateMode = UpdateMode.REPLACE, op: str = "upsert"
     ) -> None:

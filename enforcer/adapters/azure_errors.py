@@ -29,20 +29,25 @@ def _error_code_and_message(error: HttpResponseError) -> tuple[str, str]:
     return code, clip(message or str(error.reason or ""), MAX_DETAIL)
 
 
+ALL_SUBSCRIPTIONS = "(all)"
+
+
 def classify(error: AzureError, *, action: str, subscription_id: str) -> EnforcementError:
     """Map an SDK error to an ErrorKind and advice. `action` is what was attempted, e.g. 'read pricings/AI'."""
+    # A call about no one subscription (listing them all) names none: "to list subscriptions: ...".
+    on_sub = "" if subscription_id in ("", ALL_SUBSCRIPTIONS) else f" on subscription {subscription_id}"
     sub = subscription_id
     if isinstance(error, ClientAuthenticationError) and error.status_code is None:
         # Raised by the credential itself: no request reached ARM.
         return EnforcementError(
             ErrorKind.UNAUTHENTICATED,
-            f"Could not get a token to {action} on subscription {sub}: {str(error)[:MAX_DETAIL]}. "
+            f"Could not get a token to {action}{on_sub}: {str(error)[:MAX_DETAIL]}. "
             "Fix: check the app's managed identity (or your `az login`) and the tenant.",
         )
     if not isinstance(error, HttpResponseError):
         return EnforcementError(
             ErrorKind.UNEXPECTED,
-            f"Could not reach Azure Resource Manager to {action} on subscription {sub}: "
+            f"Could not reach Azure Resource Manager to {action}{on_sub}: "
             f"{str(error)[:MAX_DETAIL]}. Fix: none needed if it was transient; the next event or sweep retries.",
         )
     status = error.status_code or 0
@@ -51,14 +56,14 @@ def classify(error: AzureError, *, action: str, subscription_id: str) -> Enforce
     if status == 401 or (isinstance(error, ClientAuthenticationError) and status in (0, 401)):
         return EnforcementError(
             ErrorKind.UNAUTHENTICATED,
-            f"Azure Resource Manager refused the token to {action} on subscription {sub} ({code or status}). "
+            f"Azure Resource Manager refused the token to {action}{on_sub} ({code or status}). "
             "Fix: check the identity's tenant and that the token is for https://management.azure.com.",
         )
     if status == 403:
         needed = "Reader (or Security Reader)" if action.startswith("read") else SECURITY_ADMIN
         return EnforcementError(
             ErrorKind.FORBIDDEN,
-            f"Permission denied to {action} on subscription {sub} ({code or 'Forbidden'}); ARM said: {detail} "
+            f"Permission denied to {action}{on_sub} ({code or 'Forbidden'}); ARM said: {detail} "
             f"Fix: grant the enforcer's identity the {needed} role on the subscription or its management group "
             "(Owner, or Security Admin plus User Access Administrator, where enabled components must assign roles).",
         )
@@ -79,26 +84,26 @@ def classify(error: AzureError, *, action: str, subscription_id: str) -> Enforce
     if code_lower in ("missingsubscriptionregistration", "subscriptionnotregisteredforresourceprovider"):
         return EnforcementError(
             ErrorKind.PROVIDER_NOT_REGISTERED,
-            f"The Microsoft.Security resource provider is not registered on subscription {sub}, and the enforcer "
+            f"The Microsoft.Security resource provider is not registered{on_sub}, and the enforcer "
             f"could not register it; ARM said: {detail} Fix: run `az provider register --namespace Microsoft.Security "
             f"--subscription {sub}` or let the identity register providers (Contributor).",
         )
     if status == 409 and OPERATION_IN_PROGRESS in detail.lower():
         return EnforcementError(
             ErrorKind.CONFLICT,
-            f"Another Defender plan update was still in progress on subscription {sub} after retries with backoff. "
+            f"Another Defender plan update was still in progress{on_sub} after retries with backoff. "
             "Nothing was changed. Fix: none needed; the next event or sweep retries.",
         )
     if status == 429:
         return EnforcementError(
             ErrorKind.THROTTLED,
-            f"Azure Resource Manager kept throttling requests to {action} on subscription {sub} (429) "
+            f"Azure Resource Manager kept throttling requests to {action}{on_sub} (429) "
             "after honouring Retry-After. "
             "Fix: the next sweep retries; lower ENFORCER_SWEEP_CONCURRENCY if this persists.",
         )
     return EnforcementError(
         ErrorKind.UNEXPECTED,
-        f"Azure Resource Manager answered {status} {code} to {action} on subscription {sub}: {detail}. "
+        f"Azure Resource Manager answered {status} {code} to {action}{on_sub}: {detail}. "
         "Fix: the next event or sweep retries; if it persists, check Azure status and the identity.",
     )
 

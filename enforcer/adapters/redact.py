@@ -7,6 +7,10 @@ only cover handlers that exist when they are installed, so the redaction runs
 in three places: on every record as it is created (a wrapped log record
 factory, which also covers handlers added later, e.g. by the Functions host or
 pytest), on the root logger's handlers, and on the azure loggers.
+
+The same record factory also escapes control characters (newline, carriage return, ANSI escapes) in every
+value a record is formatted with, so a value from outside (an event's id or type, an Azure error) stays on
+its own log line and cannot forge another (`escape_record`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from enforcer.core.text import escape_control
 
 REDACTED: Final = "***"
 
@@ -115,6 +121,28 @@ class SecretRedactingFilter(logging.Filter):
         return True
 
 
+def _escaped_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return escape_control(value)
+    if value is None or isinstance(value, (int, float)):
+        return value
+    text = str(value)
+    escaped = escape_control(text)
+    return value if escaped == text else escaped
+
+
+def escape_record(record: logging.LogRecord) -> None:
+    """Escape control characters in the values a record is formatted with (its args, or a non-text message);
+    the message template itself is the code's own text and is left alone, and so is a traceback."""
+    args = record.args
+    if isinstance(args, tuple) and args:
+        record.args = tuple(_escaped_value(a) for a in args)
+    elif isinstance(args, dict) and args:
+        record.args = {k: _escaped_value(v) for k, v in args.items()}
+    if not isinstance(record.msg, str):
+        record.msg = _escaped_value(record.msg)
+
+
 _install_lock = threading.Lock()
 _installed_filter: SecretRedactingFilter | None = None
 
@@ -126,6 +154,7 @@ def _wrap_record_factory(redactor: SecretRedactingFilter) -> None:
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
+        escape_record(record)
         redactor.filter(record)
         return record
 
@@ -136,7 +165,8 @@ def _wrap_record_factory(redactor: SecretRedactingFilter) -> None:
 def install_redaction(*secrets: str) -> SecretRedactingFilter:
     """Hide these secrets from every log record of this process; safe to call again with more secrets.
 
-    Empty or None-like values are ignored, so `install_redaction(settings.teams_webhook_url or "")` is fine.
+    Empty or None-like values are ignored, so `install_redaction(settings.teams_webhook_url or "")` is fine;
+    `install_redaction()` installs the record factory alone (control characters in log values escaped).
     Returns the process-wide filter (tests use it to check what is registered).
     """
     global _installed_filter  # noqa: PLW0603 - logging is process-wide; one filter serves every logger

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -17,6 +18,8 @@ from enforcer.core.render import (
 )
 from enforcer.core.settings import ConfigError, Settings
 from enforcer.core.text import is_guid
+
+TOPIC_KEY_ENV = "ENFORCER_TOPIC_KEY"
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,16 +58,25 @@ class _ProgressBar:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from enforcer.adapters.audit_store import AuditStoreError
+    from enforcer.cli.store import check_store, store_failed
     from enforcer.composition import build_cli_services
-    from enforcer.core.models import OutcomeKind
+    from enforcer.core.models import Mode, OutcomeKind
     from enforcer.usecases.sweep import SweepError, sweep
 
     settings = Settings.from_env().for_dry_run(args.dry_run)
     services = build_cli_services(settings)
+    acted = False
     try:
+        check_store(services)  # before any PUT: nothing is changed that could not be recorded
+        acted = not args.dry_run and settings.mode is Mode.ENFORCE
         result = sweep(services, dry_run=args.dry_run, progress=_ProgressBar() if sys.stderr.isatty() else None)
+    except AuditStoreError as error:
+        return store_failed(error, as_json=args.json, acted=acted)
     except SweepError as error:
         print(f"sweep failed: {error}", file=sys.stderr)
+        if args.json:
+            print("[]")
         return EXIT_FAILED
     finally:
         services.close()
@@ -94,7 +106,8 @@ def _register_status(commands: argparse._SubParsersAction[argparse.ArgumentParse
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from enforcer.adapters.audit_store import AuditStore
+    from enforcer.adapters.audit_store import AuditStore, AuditStoreError
+    from enforcer.cli.store import store_failed
     from enforcer.core.render import render_status
 
     if args.subscription and not is_guid(args.subscription):
@@ -103,8 +116,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     store = AuditStore.from_settings(Settings.from_env())
     if store is None:
         raise ConfigError("ENFORCER_STORAGE is not set: `status` reads the audit store")
-    with store:
-        records = store.latest_outcomes(args.subscription.lower() if args.subscription else None)
+    try:
+        with store:
+            records = store.latest_outcomes(args.subscription.lower() if args.subscription else None)
+    except AuditStoreError as error:
+        return store_failed(error, as_json=args.json, acted=False)
     print(render_status(records, as_json=args.json))
     return EXIT_OK
 
@@ -126,14 +142,23 @@ def _register_events(commands: argparse._SubParsersAction[argparse.ArgumentParse
     publish.add_argument("--subscription", required=True, metavar="ID", help="the new subscription id")
     publish.add_argument("--display-name", help="the subscription's display name")
     publish.add_argument("--requested-by", help="who asked for the subscription")
-    publish.add_argument("--key", help="topic access key (secret); without it, Entra ID (DefaultAzureCredential)")
+    key = publish.add_mutually_exclusive_group()
+    key.add_argument(
+        "--key-stdin",
+        action="store_true",
+        help=f"read the topic access key from standard input (or set {TOPIC_KEY_ENV}); "
+        "without a key, Entra ID (DefaultAzureCredential)",
+    )
+    key.add_argument("--key", help=f"topic access key; visible to other users in `ps`: prefer {TOPIC_KEY_ENV}")
     publish.set_defaults(func=cmd_publish)
 
 
 def cmd_handle_event(args: argparse.Namespace) -> int:
+    from enforcer.adapters.audit_store import AuditStoreError
+    from enforcer.cli.store import check_store, store_failed
     from enforcer.composition import build_cli_services
     from enforcer.core.events import Route, load_events
-    from enforcer.core.models import utc_now_iso
+    from enforcer.core.models import Mode, utc_now_iso
     from enforcer.usecases.handle_event import handle_event
     from enforcer.usecases.record import finish_run, new_run_id, summarise
 
@@ -145,12 +170,18 @@ def cmd_handle_event(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"not a valid event file: {error}", file=sys.stderr)
         return EXIT_USAGE
-    services = build_cli_services(Settings.from_env().for_dry_run(args.dry_run))
+    settings = Settings.from_env().for_dry_run(args.dry_run)
+    services = build_cli_services(settings)
     run_id, started_at, started = new_run_id("event"), utc_now_iso(), time.perf_counter()
+    acted = False
     try:
+        check_store(services)  # before any PUT: nothing is changed that could not be recorded
+        acted = settings.mode is Mode.ENFORCE
         outcomes = [handle_event(event, Route.ANY, services) for event in events]
         summary = summarise(services, run_id, "event", started_at=started_at, started=started, outcomes=outcomes)
         finish_run(services, summary, outcomes)
+    except AuditStoreError as error:
+        return store_failed(error, as_json=args.json, acted=acted)
     finally:
         services.close()
     if args.json:
@@ -158,7 +189,7 @@ def cmd_handle_event(args: argparse.Namespace) -> int:
     else:
         print(outcomes_table(outcomes))
         print()
-        print(summary_line(outcomes))
+        print(summary_line(outcomes, noun="event"))
     return exit_code(outcomes)
 
 
@@ -177,19 +208,37 @@ def cmd_publish(args: argparse.Namespace) -> int:
     if not is_guid(args.subscription):
         print(f"{args.subscription[:80]!r} is not a subscription id (GUID)", file=sys.stderr)
         return EXIT_USAGE
-    from azure.core.exceptions import AzureError
+    from azure.core.exceptions import AzureError, ServiceRequestError
 
+    if args.key is not None:
+        print(
+            f"warning: --key is visible to other users of this machine (ps); set {TOPIC_KEY_ENV} or use --key-stdin",
+            file=sys.stderr,
+        )
+        key: str | None = args.key
+    elif args.key_stdin:
+        key = sys.stdin.readline().strip()
+    else:
+        key = os.environ.get(TOPIC_KEY_ENV) or None
     try:
         publish_subscription_created(
             args.endpoint,
             args.subscription.lower(),
             display_name=args.display_name,
             requested_by=args.requested_by,
-            key=args.key,
+            key=key,
         )
     except ValueError as error:  # ConfigError included: a bad endpoint, id or key
         print(f"cannot publish: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except ServiceRequestError as error:
+        # No answer at all: the request never reached a topic (wrong host, port closed, no network).
+        print(
+            f"the topic is unreachable: {type(error).__name__} (connection error). "
+            "Fix: check --endpoint (the topic's endpoint URL) and the network, then publish again",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     except AzureError as error:
         # The endpoint is not a secret, but the key is: print only the error's type and status.
         status = getattr(error, "status_code", None)

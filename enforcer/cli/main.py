@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from enforcer.core.models import Mode
 from enforcer.core.render import EXIT_USAGE, exit_code, outcomes_json, outcomes_table, summary_line
 from enforcer.core.settings import ConfigError, Settings
 from enforcer.core.text import is_guid
@@ -23,13 +24,20 @@ def _subscription_id(value: str) -> str:
 
 
 def cmd_enforce(args: argparse.Namespace) -> int:
+    from enforcer.adapters.audit_store import AuditStoreError
+    from enforcer.cli.store import check_store, store_failed
     from enforcer.composition import build_cli_services
     from enforcer.usecases.record import run_enforcement
 
     settings = Settings.from_env().for_dry_run(args.dry_run)
     services = build_cli_services(settings)
+    acted = False
     try:
+        check_store(services)  # before any PUT: nothing is changed that could not be recorded
+        acted = True
         outcomes, _summary = run_enforcement(services, args.subscription, kind="cli")
+    except AuditStoreError as error:
+        return store_failed(error, as_json=args.json, acted=acted and settings.mode is Mode.ENFORCE)
     finally:
         services.close()
     if args.json:
@@ -64,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     enforce.set_defaults(func=cmd_enforce)
 
     _add_optional_commands(commands)
+    for command in commands.choices.values():
+        # `-v` after the command too; SUPPRESS keeps a `-v` given before it.
+        command.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log progress")
     return parser
 
 

@@ -4,6 +4,10 @@ Schema version 1.4: Teams renders up to 1.5 in channels, but the Workflows actio
 channel" shows anything above 1.4 as "this card couldn't be displayed" (microsoft/AdaptiveCards#8965,
 MicrosoftDocs/msteams-docs#9801), so the cards use 1.4 elements only (TextBlock, FactSet, Container,
 Action.OpenUrl). Every message is kept under Teams' 28 KB limit: lists end with "… and N more".
+
+Teams renders Markdown in TextBlock and FactSet text, so every value that comes from outside (a subscription's
+name, an event's fields, Azure's error text) goes through `md` (backslash escapes): it shows as typed and
+never becomes a link.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from urllib.parse import quote
 
 from enforcer.core.models import OUTCOME_ORDER, Outcome, OutcomeKind, PricingState, RunSummary, Trigger, attention_rank
 from enforcer.core.text import clip as clip_text
+from enforcer.core.text import escape_markdown as md
 
 ADAPTIVE_CARD_VERSION: Final = "1.4"
 ADAPTIVE_CARD_SCHEMA: Final = "http://adaptivecards.io/schemas/adaptive-card.json"
@@ -139,7 +144,7 @@ def _open_url(title: str, url: str) -> dict[str, Any]:
 
 
 def _title(outcome: Outcome) -> str:
-    name = outcome.subscription_name or outcome.subscription_id
+    name = md(outcome.subscription_name or outcome.subscription_id)
     kind = outcome.outcome
     if kind is OutcomeKind.REMEDIATED:
         return f"Defender for AI enforced on {name}"
@@ -159,28 +164,30 @@ def outcome_card(outcome: Outcome) -> dict[str, Any]:
         _text(_title(outcome), weight="Bolder", size="Medium", color=_COLORS.get(kind, "Default")),
     ]
     facts = [
-        ("Subscription", outcome.subscription_name or "(name unknown)"),
-        ("Subscription ID", clip(outcome.subscription_id, _MAX_ID_CHARS)),
+        ("Subscription", md(outcome.subscription_name) if outcome.subscription_name else "(name unknown)"),
+        ("Subscription ID", md(clip(outcome.subscription_id, _MAX_ID_CHARS))),
         ("Outcome", label(kind)),
         ("Mode", outcome.mode.value),
-        ("Trigger", describe_trigger(outcome.trigger)),
+        ("Trigger", md(describe_trigger(outcome.trigger))),
     ]
     if outcome.started_at:
-        facts.append(("Time (UTC)", outcome.started_at))
+        facts.append(("Time (UTC)", md(outcome.started_at)))
     if outcome.new_subscription:
         facts.append(("New subscription", "yes"))
     if outcome.reason:
-        facts.append(("Reason", clip(outcome.reason, 500)))
+        facts.append(("Reason", md(clip(outcome.reason, 500))))
     body.append(_facts(facts))
 
     if outcome.before is not None or outcome.after is not None:
         body.append(_text("State", weight="Bolder", spacing="Medium"))
-        body.append(_facts([("Before", describe_state(outcome.before)), ("After", describe_state(outcome.after))]))
+        body.append(
+            _facts([("Before", md(describe_state(outcome.before))), ("After", md(describe_state(outcome.after)))])
+        )
     if outcome.changes:
         shown = outcome.changes[:_MAX_CHANGES]
         heading = "Changes" if kind is not OutcomeKind.WOULD_REMEDIATE else "Changes it would make"
         body.append(_text(heading, weight="Bolder", spacing="Medium"))
-        body.append(_facts([(clip(c.field, 100), clip(f"{c.before} → {c.after}", 200)) for c in shown]))
+        body.append(_facts([(md(clip(c.field, 100)), md(clip(f"{c.before} → {c.after}", 200))) for c in shown]))
         if len(outcome.changes) > len(shown):
             body.append(_text(f"… and {len(outcome.changes) - len(shown)} more", isSubtle=True))
     if outcome.error:
@@ -189,10 +196,10 @@ def outcome_card(outcome: Outcome) -> dict[str, Any]:
         # Without a "Fix:" marker the advice is part of the error text (the classifier writes it there).
         heading = "Error" if fix else "Error and suggested fix"
         body.append(_text(f"{heading}{kind_note}", weight="Bolder", color="Attention", spacing="Medium"))
-        body.append(_text(clip(error, _MAX_ERROR_CHARS)))
+        body.append(_text(md(clip(error, _MAX_ERROR_CHARS))))
         if fix:
             body.append(_text("Suggested fix", weight="Bolder", spacing="Medium"))
-            body.append(_text(clip(fix, _MAX_ERROR_CHARS)))
+            body.append(_text(md(clip(fix, _MAX_ERROR_CHARS))))
     # An id that long is not a subscription id (a rejected event's garbage): no link to build from it.
     link_ok = 0 < len(outcome.subscription_id) <= _MAX_ID_CHARS
     actions = [_open_url("Open Defender plans", portal_link(outcome.subscription_id))] if link_ok else []
@@ -201,14 +208,14 @@ def outcome_card(outcome: Outcome) -> dict[str, Any]:
 
 def _digest_line(outcome: Outcome) -> str:
     name = outcome.subscription_name or outcome.subscription_id
-    head = f"**{label(outcome.outcome)}** · {name} ({outcome.subscription_id})"
+    head = f"**{label(outcome.outcome)}** · {md(name)} ({md(outcome.subscription_id)})"
     if outcome.error:
         detail = split_error(outcome.error)[0].splitlines()[0] if outcome.error.strip() else ""
     elif outcome.changes:
         detail = "; ".join(f"{c.field} {c.before} → {c.after}" for c in outcome.changes)
     else:
         detail = outcome.reason or ""
-    return clip(f"{head}: {detail}" if detail else head, _MAX_DIGEST_LINE)
+    return clip(f"{head}: {md(detail)}" if detail else head, _MAX_DIGEST_LINE)
 
 
 def needs_digest(outcomes: Sequence[Outcome]) -> bool:
@@ -223,13 +230,13 @@ def digest_card(summary: RunSummary, outcomes: Sequence[Outcome]) -> dict[str, A
             counts[o.outcome.value] = counts.get(o.outcome.value, 0) + 1
     failures = sum(counts.get(k.value, 0) for k in OutcomeKind if k.is_failure)
     kind_name = {"sweep": "drift sweep", "event": "event batch", "cli": "CLI run"}.get(summary.kind, summary.kind)
-    header = f"Defender for AI enforcement: {kind_name} {summary.run_id}"
+    header = f"Defender for AI enforcement: {md(kind_name)} {md(summary.run_id)}"
     body: list[dict[str, Any]] = [
         _text(header, weight="Bolder", size="Medium", color="Attention" if failures else "Default"),
     ]
     facts = [(label(k), str(counts[k.value])) for k in OUTCOME_ORDER if counts.get(k.value)]
-    facts += [(k, str(v)) for k, v in counts.items() if k not in {o.value for o in OutcomeKind}]
-    facts += [("Mode", summary.mode.value), ("Started (UTC)", summary.started_at or "-")]
+    facts += [(md(k), str(v)) for k, v in counts.items() if k not in {o.value for o in OutcomeKind}]
+    facts += [("Mode", summary.mode.value), ("Started (UTC)", md(summary.started_at or "-"))]
     facts.append(("Duration", f"{summary.duration_ms / 1000:.1f} s"))
     if summary.new_subscriptions:
         facts.append(("New subscriptions", str(summary.new_subscriptions)))
@@ -237,12 +244,12 @@ def digest_card(summary: RunSummary, outcomes: Sequence[Outcome]) -> dict[str, A
         facts.append(
             (
                 "Complete",
-                "no: the next run continues" + (" after " + summary.resume_after if summary.resume_after else ""),
+                "no: the next run continues" + (" after " + md(summary.resume_after) if summary.resume_after else ""),
             )
         )
     body.append(_facts(facts))
     for note in summary.notes[:_MAX_NOTES]:
-        body.append(_text(clip(note, _MAX_DIGEST_LINE), isSubtle=True))
+        body.append(_text(md(clip(note, _MAX_DIGEST_LINE)), isSubtle=True))
     if len(summary.notes) > _MAX_NOTES:
         body.append(_text(f"… and {len(summary.notes) - _MAX_NOTES} more notes", isSubtle=True))
 

@@ -54,10 +54,11 @@ def outcomes_table(outcomes: Sequence[Outcome], *, show_state: bool = False) -> 
     return "\n".join(lines)
 
 
-def summary_line(outcomes: Sequence[Outcome]) -> str:
+def summary_line(outcomes: Sequence[Outcome], noun: str = "subscription") -> str:
+    """`3 subscription(s): 1 failed, 2 compliant`; `noun` is what each outcome stands for (`event` for events)."""
     counts = Counter(o.outcome.value for o in outcomes)
     parts = [f"{counts[k.value]} {k.value}" for k in OUTCOME_ORDER if counts[k.value]]
-    return f"{len(outcomes)} subscription(s): " + (", ".join(parts) if parts else "nothing to do")
+    return f"{len(outcomes)} {noun}(s): " + (", ".join(parts) if parts else "nothing to do")
 
 
 # -- `status`: the latest record per subscription, failures first ---------------------------------------

@@ -55,7 +55,15 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(
         "ENFORCER_ARM_ENDPOINT",
         "https://management.azure.com",
-        "Azure Resource Manager endpoint. `http://` is accepted for loopback (the local emulator) only.",
+        "Azure Resource Manager endpoint: a known cloud's Resource Manager host (`management.azure.com`, "
+        "`management.usgovcloudapi.net`, `management.chinacloudapi.cn`), or `http://` to loopback (the local "
+        "emulator). Any other host is refused at start: it would be sent an ARM token.",
+    ),
+    SettingSpec(
+        "ENFORCER_ARM_AUDIENCE",
+        "",
+        "Token audience for ARM (e.g. `https://management.core.windows.net/`); empty: derived from "
+        "`ENFORCER_ARM_ENDPOINT` (`https://<host>/.default`). Only the known clouds' ARM audiences are accepted.",
     ),
     SettingSpec(
         "ENFORCER_STORAGE",
@@ -128,6 +136,34 @@ _EXTENSION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,127}$")
 
 _DEFAULTS: Final = {s.name: s.default for s in SETTINGS}
 
+# The Resource Manager hosts of the Azure clouds (public, US Government, China); any other host is refused.
+ARM_HOSTS: Final = frozenset({"management.azure.com", "management.usgovcloudapi.net", "management.chinacloudapi.cn"})
+# Audiences ARM accepts tokens for: each cloud's Resource Manager URL and its classic management URL.
+ARM_AUDIENCE_HOSTS: Final = ARM_HOSTS | frozenset(
+    {"management.core.windows.net", "management.core.usgovcloudapi.net", "management.core.chinacloudapi.cn"}
+)
+PUBLIC_ARM_SCOPE: Final = "https://management.azure.com/.default"
+# Keys a Table storage connection string may hold (case-insensitive).
+_CONNECTION_STRING_KEYS: Final = frozenset(
+    {
+        "usedevelopmentstorage",
+        "developmentstorageproxyuri",
+        "defaultendpointsprotocol",
+        "accountname",
+        "accountkey",
+        "endpointsuffix",
+        "tableendpoint",
+        "blobendpoint",
+        "queueendpoint",
+        "fileendpoint",
+        "tablesecondaryendpoint",
+        "blobsecondaryendpoint",
+        "queuesecondaryendpoint",
+        "filesecondaryendpoint",
+        "sharedaccesssignature",
+    }
+)
+
 
 def is_loopback_host(host: str | None) -> bool:
     """True for `localhost` and any 127.0.0.0/8 or ::1 address."""
@@ -154,6 +190,75 @@ def validate_endpoint(name: str, url: str) -> str:
     return url.rstrip("/")
 
 
+def validate_arm_endpoint(url: str) -> str:
+    """ENFORCER_ARM_ENDPOINT: https to a known cloud's Resource Manager host, or http(s) to loopback."""
+    name = "ENFORCER_ARM_ENDPOINT"
+    url = validate_endpoint(name, url)
+    host = (urlsplit(url).hostname or "").lower()
+    if host not in ARM_HOSTS and not is_loopback_host(host):
+        raise ConfigError(
+            f"{name} names {host!r}, which is not an Azure Resource Manager host; an ARM token would be sent "
+            f"to it. Fix: set {name} to https://management.azure.com (or https://management.usgovcloudapi.net, "
+            "https://management.chinacloudapi.cn), or to http://127.0.0.1:<port> for the local emulator"
+        )
+    return url
+
+
+def arm_scope(endpoint: str, audience: str = "") -> str:
+    """The token scope for ARM: `<audience>/.default`; without an audience, the endpoint's own host."""
+    name = "ENFORCER_ARM_AUDIENCE"
+    if not audience.strip():
+        host = (urlsplit(endpoint).hostname or "").lower()
+        return f"https://{host}/.default" if host in ARM_HOSTS else PUBLIC_ARM_SCOPE
+    audience = audience.strip()
+    parts = urlsplit(audience)
+    if parts.scheme != "https" or (parts.hostname or "").lower() not in ARM_AUDIENCE_HOSTS:
+        raise ConfigError(
+            f"{name}={audience[:200]!r} is not an Azure Resource Manager audience. Fix: leave it empty (derived "
+            "from ENFORCER_ARM_ENDPOINT) or use https://management.azure.com/ or "
+            "https://management.core.windows.net/ (or the US Government / China equivalents)"
+        )
+    base = audience.rstrip("/")
+    return base if base.endswith("/.default") else f"{base}/.default"
+
+
+def validate_storage(value: str) -> str:
+    """ENFORCER_STORAGE: a Table storage connection string with known keys, or a table account URL."""
+    name = "ENFORCER_STORAGE"
+    fix = (
+        f"Fix: set {name} to a connection string (`UseDevelopmentStorage=true`, or "
+        "`DefaultEndpointsProtocol=https;AccountName=...;AccountKey=...`, or one with `TableEndpoint=...`) "
+        "or to a table account URL (`https://<account>.table.core.windows.net`)"
+    )
+    value = value.strip()
+    if "://" in value and "=" not in value.split("?", 1)[0]:
+        try:
+            return validate_endpoint(name, value)
+        except ConfigError as error:
+            raise ConfigError(f"{error}. {fix}") from None
+    pairs: dict[str, str] = {}
+    for item in value.split(";"):
+        if not item.strip():
+            continue
+        key, sep, val = item.partition("=")
+        key = key.strip().lower()
+        if not sep or key not in _CONNECTION_STRING_KEYS:
+            # Never echo the value: it may hold an account key.
+            raise ConfigError(f"{name} is neither a table account URL nor a storage connection string. {fix}")
+        pairs[key] = val.strip()
+    if pairs.get("usedevelopmentstorage", "").lower() == "true":
+        return value
+    if "tableendpoint" in pairs:
+        validate_endpoint(f"{name} (TableEndpoint)", pairs["tableendpoint"])
+        return value
+    if pairs.get("accountname") and ("accountkey" in pairs or "sharedaccesssignature" in pairs):
+        return value
+    raise ConfigError(
+        f"{name} is a connection string without a table endpoint, account name and key, or "
+        f"UseDevelopmentStorage=true. {fix}"
+    )
+
+
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
     raw = env.get(name, "").strip() or _DEFAULTS[name]
     value = raw.lower()
@@ -166,12 +271,23 @@ def _value(env: Mapping[str, str], name: str) -> str:
     return env.get(name, "").strip() or _DEFAULTS[name]
 
 
-def _subscription_list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    items = tuple(i.strip().lower() for i in _value(env, name).split(",") if i.strip())
+def _subscription_list(env: Mapping[str, str], name: str, *, star: bool) -> tuple[str, ...]:
+    """Comma-separated subscription ids; `star`: the setting also accepts `*` (checked by the caller)."""
+    raw = _value(env, name)
+    items = tuple(i.strip().lower() for i in raw.split(",") if i.strip())
+    accepted = "'*' or comma-separated subscription ids (GUIDs)" if star else "comma-separated subscription ids (GUIDs)"
+    if not star and "*" in items:
+        raise ConfigError(
+            f"{name}='*' would exclude every subscription, so nothing would ever be enforced. Fix: list the "
+            "subscription ids to leave alone, or set ENFORCER_MODE=audit to decide and report without writing"
+        )
     bad = [i for i in items if not is_guid(i)]
     if bad:
+        raise ConfigError(f"{name} must be {accepted}; not valid: {', '.join(bad)}")
+    if star and not items:
         raise ConfigError(
-            f"{name} must be '*' or comma-separated subscription ids (GUIDs); not valid: {', '.join(bad)}"
+            f"{name}={raw!r} lists no subscription, which would leave every subscription out of scope. "
+            f"Fix: set {name} to '*' (every subscription the identity can see) or to subscription ids"
         )
     return items
 
@@ -192,6 +308,8 @@ class Settings:
     mode: Mode
     desired: DesiredState
     arm_endpoint: str
+    # The ARM token scope (`<audience>/.default`), derived from the endpoint or ENFORCER_ARM_AUDIENCE.
+    arm_scope: str = PUBLIC_ARM_SCOPE
     storage: str | None = field(default=None, repr=False)  # may hold an account key
     audit_table: str = "EnforcerAudit"
     runs_table: str = "EnforcerRuns"
@@ -236,7 +354,10 @@ class Settings:
                 "ENFORCER_*_EXTENSION settings must name three different extensions, got "
                 + ", ".join(c.extension_name for c in components)
             )
-        arm_endpoint = validate_endpoint("ENFORCER_ARM_ENDPOINT", _value(env, "ENFORCER_ARM_ENDPOINT"))
+        arm_endpoint = validate_arm_endpoint(_value(env, "ENFORCER_ARM_ENDPOINT"))
+        scope_for_arm = arm_scope(arm_endpoint, _value(env, "ENFORCER_ARM_AUDIENCE"))
+        storage = _value(env, "ENFORCER_STORAGE")
+        storage = validate_storage(storage) if storage else ""
         for table_setting in ("ENFORCER_AUDIT_TABLE", "ENFORCER_RUNS_TABLE"):
             if not _TABLE_NAME.match(_value(env, table_setting)):
                 raise ConfigError(
@@ -252,12 +373,13 @@ class Settings:
             mode=mode,
             desired=DesiredState(tuple(components)),
             arm_endpoint=arm_endpoint,
-            storage=_value(env, "ENFORCER_STORAGE") or None,
+            arm_scope=scope_for_arm,
+            storage=storage or None,
             audit_table=_value(env, "ENFORCER_AUDIT_TABLE"),
             runs_table=_value(env, "ENFORCER_RUNS_TABLE"),
             teams_webhook_url=_value(env, "ENFORCER_TEAMS_WEBHOOK_URL") or None,
-            subscriptions=None if scope == "*" else _subscription_list(env, "ENFORCER_SUBSCRIPTIONS"),
-            exclude_subscriptions=frozenset(_subscription_list(env, "ENFORCER_EXCLUDE_SUBSCRIPTIONS")),
+            subscriptions=None if scope == "*" else _subscription_list(env, "ENFORCER_SUBSCRIPTIONS", star=True),
+            exclude_subscriptions=frozenset(_subscription_list(env, "ENFORCER_EXCLUDE_SUBSCRIPTIONS", star=False)),
             exempt_tag=_value(env, "ENFORCER_EXEMPT_TAG"),
             extra_policy_definition_ids=policy_ids,
             sweep_concurrency=_int(env, "ENFORCER_SWEEP_CONCURRENCY", 1, 256),

@@ -9,6 +9,7 @@ import logging
 
 from enforcer.core.events import EnforceRequest, Route, parse_event
 from enforcer.core.models import Outcome, OutcomeKind, Trigger, utc_now_iso
+from enforcer.core.text import escape_control
 from enforcer.usecases.record import record_and_notify
 from enforcer.usecases.services import Services
 
@@ -32,9 +33,9 @@ def handle_event(raw: object, route: Route, services: Services) -> Outcome:
         logger.info(
             "event %s: type=%s id=%s reason=%s",
             parsed.outcome.value,
-            parsed.event_type[:100],
-            parsed.event_id[:100],
-            parsed.reason,
+            escape_control(parsed.event_type[:100]),
+            escape_control(parsed.event_id[:100]),
+            escape_control(parsed.reason),
         )
         outcome = Outcome(
             subscription_id=parsed.subscription_id or "",
@@ -52,7 +53,7 @@ def handle_event(raw: object, route: Route, services: Services) -> Outcome:
     if previous is not None:
         logger.info(
             "event duplicate: id=%s subscription=%s already handled (%s)",
-            parsed.event_id,
+            escape_control(parsed.event_id),
             parsed.subscription_id,
             previous,
         )

@@ -18,17 +18,41 @@ from localdev.emulator.server import Emulator
 _LIST_LIMIT = 50
 
 
+def _count(text: str) -> int:
+    """A whole number >= 0 (an argparse type: a bad value is a one-line usage error, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative; give 0 or more")
+    return value
+
+
+def _fraction(text: str) -> float:
+    """A share between 0 and 1 (an argparse type)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{value:g} is not a share between 0 and 1 (e.g. 0.2 for 20%)")
+    return value
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8181, help="port on 127.0.0.1 (0 picks a free one; default 8181)")
-    parser.add_argument("--subscriptions", type=int, default=25, metavar="N", help="fleet size (default 25)")
-    parser.add_argument("--drift", type=float, default=0.2, metavar="FRACTION", help="share drifted (default 0.2)")
+    parser.add_argument("--subscriptions", type=_count, default=25, metavar="N", help="fleet size (default 25)")
+    parser.add_argument("--drift", type=_fraction, default=0.2, metavar="FRACTION", help="share drifted (default 0.2)")
     parser.add_argument("--seed", type=int, default=1, metavar="S", help="fleet and fault seed (default 1)")
     parser.add_argument("--latency-ms", type=float, default=0.0, metavar="MS", help="latency added to every call")
-    parser.add_argument("--throttle-fraction", type=float, default=0.0, metavar="F", help="share of calls answered 429")
+    parser.add_argument(
+        "--throttle-fraction", type=_fraction, default=0.0, metavar="F", help="share of calls answered 429"
+    )
     parser.add_argument(
         "--retry-after", type=int, default=1, metavar="S", help="Retry-After seconds on 429 (default 1)"
     )
-    parser.add_argument("--error-fraction", type=float, default=0.0, metavar="F", help="share answered 500/503")
+    parser.add_argument("--error-fraction", type=_fraction, default=0.0, metavar="F", help="share answered 500/503")
     parser.add_argument(
         "--forbid",
         default="",

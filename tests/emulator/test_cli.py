@@ -88,3 +88,19 @@ def test_run_serves_the_seeded_fleet_until_stopped():
 
 def test_run_rejects_a_bad_reference_with_exit_code_2():
     assert run(parse("--port", "0", "--subscriptions", "2", "--forbid", "nope"), stop=threading.Event()) == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("--subscriptions", "-3"), "argument --subscriptions: -3 is negative"),
+        (("--drift", "5"), "argument --drift: 5 is not a share between 0 and 1"),
+        (("--throttle-fraction", "x"), "argument --throttle-fraction: 'x' is not a number"),
+    ],
+)
+def test_bad_fleet_flags_are_a_usage_error_not_a_traceback(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse(*argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

@@ -184,3 +184,49 @@ def test_built_event_is_a_valid_vending_cloudevent():
     assert event.data == {"subscriptionId": SUBSCRIPTION, "requestedBy": "someone"}
     with pytest.raises(ValueError):
         build_subscription_created_event("nope", None, None)
+
+
+def _publish_cli(topic_url: str, *extra: str) -> list[str]:
+    return [
+        "publish-subscription-created",
+        "--endpoint",
+        topic_url + "/api/events",
+        "--subscription",
+        SUBSCRIPTION,
+        *extra,
+    ]
+
+
+def test_the_cli_reads_the_key_from_the_environment_or_stdin(
+    topic: TopicServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    import io
+
+    from enforcer.cli.main import main
+
+    monkeypatch.setenv("ENFORCER_TOPIC_KEY", TOPIC_KEY)
+    assert main(_publish_cli(topic.url)) == 0
+    monkeypatch.delenv("ENFORCER_TOPIC_KEY")
+    monkeypatch.setattr("sys.stdin", io.StringIO(TOPIC_KEY + "\n"))
+    assert main(_publish_cli(topic.url, "--key-stdin")) == 0
+    assert [r.headers["aeg-sas-key"] for r in topic.requests] == [TOPIC_KEY, TOPIC_KEY]
+    assert "warning" not in capsys.readouterr().err
+    # --key still works, with a warning that `ps` shows it.
+    assert main(_publish_cli(topic.url, "--key", TOPIC_KEY)) == 0
+    err = capsys.readouterr().err
+    assert "--key is visible" in err and "ENFORCER_TOPIC_KEY" in err and TOPIC_KEY not in err
+
+
+def test_an_unreachable_topic_is_reported_as_unreachable(capsys: pytest.CaptureFixture[str], monkeypatch):
+    import socket
+
+    from enforcer.cli.main import main
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    monkeypatch.setenv("ENFORCER_TOPIC_KEY", TOPIC_KEY)
+    assert main(_publish_cli(closed)) == 1
+    err = capsys.readouterr().err
+    assert "the topic is unreachable" in err and "connection error" in err
+    assert "refused the event" not in err and TOPIC_KEY not in err

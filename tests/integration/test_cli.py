@@ -76,6 +76,26 @@ def test_plain_http_to_a_remote_host_is_refused():
     assert "non-loopback" in result.stderr
 
 
+def test_an_unknown_arm_host_is_refused_at_start():
+    result = run_cli("enforce", "-s", str(uuid.uuid4()), env={"ENFORCER_ARM_ENDPOINT": "https://management.azure.co"})
+    assert result.returncode == 2
+    assert "ENFORCER_ARM_ENDPOINT names 'management.azure.co'" in result.stderr
+    assert "Fix: set ENFORCER_ARM_ENDPOINT to https://management.azure.com" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_nonsense_storage_is_refused_before_any_put(emulator):
+    sub = str(uuid.uuid4())
+    emulator.add_subscription(sub)
+    result = run_cli(
+        "enforce", "-s", sub, "--json", env={"ENFORCER_ARM_ENDPOINT": emulator.url, "ENFORCER_STORAGE": "nonsense"}
+    )
+    assert result.returncode == 2, result.stderr
+    assert "ENFORCER_STORAGE is neither a table account URL nor a storage connection string" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert emulator.calls["pricings.put"] == 0
+
+
 def test_bad_usage_exits_2():
     assert run_cli("enforce", "-s", "not-a-guid", env={}).returncode == 2
 

@@ -82,3 +82,47 @@ def test_status_without_storage_is_a_configuration_error(cli_env):
     result = run_cli("status", env=env)
     assert result.returncode == 2
     assert "ENFORCER_STORAGE" in result.stderr
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_store_that_is_down_gives_one_line_valid_json_and_no_put(emulator, tmp_path):
+    """enforce, sweep, handle-event and status with the store's port closed: no traceback, no PUT."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sub = str(uuid.uuid4())
+    emulator.add_subscription(sub)
+    emulator.add_subscription(SUBSCRIPTION)
+    events = tmp_path / "events.json"
+    events.write_text(json.dumps([sample("resource-write-cognitive-account.eventgrid.json")]))
+    env = {
+        "ENFORCER_ARM_ENDPOINT": emulator.url,
+        "ENFORCER_STORAGE": (
+            "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+            f"TableEndpoint=http://127.0.0.1:{_closed_port()}/devstoreaccount1;"
+        ),
+    }
+    commands = [
+        ("enforce", "-s", sub, "--json"),
+        ("sweep", "--json"),
+        ("handle-event", str(events), "--json"),
+        ("status", "--json"),
+        ("enforce", "-s", sub),
+    ]
+    with ThreadPoolExecutor(len(commands)) as pool:
+        results = list(pool.map(lambda args: run_cli(*args, env=env), commands))
+    for args, result in zip(commands, results, strict=True):
+        assert result.returncode == 1, (args, result.stderr)
+        assert "Traceback" not in result.stderr, (args, result.stderr)
+        message = [line for line in result.stderr.splitlines() if "audit store is unavailable" in line]
+        assert len(message) == 1, (args, result.stderr)
+        assert "cannot connect" in message[0] and "Fix: check that ENFORCER_STORAGE" in message[0]
+        if "--json" in args:
+            assert json.loads(result.stdout) == []
+    assert emulator.calls["pricings.put"] == 0

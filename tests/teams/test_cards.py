@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -185,3 +186,36 @@ def test_small_digest_lists_everything_that_changed_or_failed() -> None:
     assert "Resource Graph unavailable; used direct GETs" in text
     assert f"no: the next run continues after {sub_id(3)}" in text
     assert json.loads(serialize_message(teams_message(card)))["attachments"][0]["content"] == card
+
+
+HOSTILE = "[re-authenticate](https://evil.example) **urgent** _now_ `code` # title > quote <b>x</b>"
+ESCAPED_LINK = r"\[re-authenticate\](https://evil.example)"
+
+
+def _unescape(text: str) -> str:
+    """What a CommonMark renderer shows for backslash-escaped text."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
+
+
+def test_markdown_from_a_subscription_an_event_or_azure_renders_as_plain_text():
+    from enforcer.core.models import Trigger
+
+    outcome = make_outcome(
+        OutcomeKind.FAILED,
+        subscription_name=HOSTILE,
+        trigger=Trigger("event", "[id](https://evil.example/id)", "[type](https://evil.example/type)"),
+        reason=HOSTILE,
+        error=f"{HOSTILE}\n- a list item\n1. numbered Fix: {HOSTILE}",
+        error_kind=ErrorKind.FORBIDDEN,
+    )
+    summary = RunSummary.from_outcomes("run-[x](https://evil.example)", "sweep", Mode.ENFORCE, "t", [outcome], 1.0)
+    summary.notes.append(HOSTILE)
+    for card in (outcome_card(outcome), digest_card(summary, [outcome])):
+        texts = _texts(card)
+        # No `[` that Markdown would read as the start of a link, no emphasis or HTML either.
+        assert not re.search(r"(?<!\\)[\[\]<]", texts), texts
+        assert "**urgent**" not in texts and "_now_" not in texts and "`code`" not in texts
+        assert ESCAPED_LINK in texts
+        assert "\n- a list" not in texts and "\n1. numbered" not in texts
+    # Escaped, the text still reads as typed.
+    assert HOSTILE in _unescape(_texts(outcome_card(outcome)))

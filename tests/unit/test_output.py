@@ -46,3 +46,4 @@ def test_table_puts_failures_first_and_summary_counts():
     assert "failed" in table[2] and "denied. Fix: grant" in table[2]
     assert "compliant" in table[3]
     assert summary_line(rows) == "2 subscription(s): 1 failed, 1 compliant"
+    assert summary_line(rows, noun="event") == "2 event(s): 1 failed, 1 compliant"

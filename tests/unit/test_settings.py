@@ -37,6 +37,12 @@ def test_values_are_case_insensitive_and_trimmed():
         ("ENFORCER_MODEL_SECURITY_EXTENSION", "bad name", "ENFORCER_MODEL_SECURITY_EXTENSION='bad name'"),
         ("ENFORCER_ARM_ENDPOINT", "http://example.com", "non-loopback host 'example.com'"),
         ("ENFORCER_ARM_ENDPOINT", "ftp://127.0.0.1", "must be an https:// URL"),
+        ("ENFORCER_ARM_ENDPOINT", "https://management.azure.co", "'management.azure.co', which is not an Azure"),
+        ("ENFORCER_ARM_AUDIENCE", "https://evil.example/", "ENFORCER_ARM_AUDIENCE='https://evil.example/' is not"),
+        ("ENFORCER_STORAGE", "nonsense", "ENFORCER_STORAGE is neither a table account URL nor a storage connection"),
+        ("ENFORCER_STORAGE", "AccountKey=k", "ENFORCER_STORAGE is a connection string without a table endpoint"),
+        ("ENFORCER_STORAGE", "TableEndpoint=http://example.com/x", "non-loopback host 'example.com'"),
+        ("ENFORCER_STORAGE", "http://example.com", "non-loopback host 'example.com'"),
         ("ENFORCER_SUBSCRIPTIONS", "abc", "ENFORCER_SUBSCRIPTIONS must be '*' or comma-separated subscription ids"),
         ("ENFORCER_SWEEP_CONCURRENCY", "0", "ENFORCER_SWEEP_CONCURRENCY=0 is out of range"),
         ("ENFORCER_SWEEP_CONCURRENCY", "many", "ENFORCER_SWEEP_CONCURRENCY='many' is not a whole number"),
@@ -71,7 +77,10 @@ def test_scope_lists_are_lower_cased():
 
 def test_secrets_are_not_in_repr():
     s = Settings.from_env(
-        {"ENFORCER_TEAMS_WEBHOOK_URL": "https://x.webhook.office.com/secret-path", "ENFORCER_STORAGE": "AccountKey=k"}
+        {
+            "ENFORCER_TEAMS_WEBHOOK_URL": "https://x.webhook.office.com/secret-path",
+            "ENFORCER_STORAGE": "AccountName=a;AccountKey=k",
+        }
     )
     assert "secret-path" not in repr(s)
     assert "AccountKey" not in repr(s)
@@ -89,3 +98,77 @@ def test_dry_run_forces_audit_mode_and_leaves_everything_else():
     dry = s.for_dry_run(True)
     assert dry.mode is Mode.AUDIT
     assert dry.sweep_concurrency == 4 and dry.desired == s.desired
+
+
+@pytest.mark.parametrize(
+    "storage",
+    [
+        "UseDevelopmentStorage=true",
+        "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net",
+        "DefaultEndpointsProtocol=http;AccountName=dev;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:10002/dev;",
+        "https://acct.table.core.windows.net",
+        "http://127.0.0.1:10002/devstoreaccount1",
+    ],
+)
+def test_storage_accepts_connection_strings_and_table_urls(storage: str):
+    assert Settings.from_env({"ENFORCER_STORAGE": storage}).storage
+
+
+def test_a_bad_storage_value_is_never_echoed():
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"ENFORCER_STORAGE": "AccountName=a;AccountKey=topsecret;Bogus=1"})
+    assert "topsecret" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "scope"),
+    [
+        ("https://management.azure.com", "https://management.azure.com/.default"),
+        ("https://management.usgovcloudapi.net/", "https://management.usgovcloudapi.net/.default"),
+        ("https://management.chinacloudapi.cn", "https://management.chinacloudapi.cn/.default"),
+        ("http://127.0.0.1:8181", "https://management.azure.com/.default"),
+    ],
+)
+def test_the_token_scope_is_derived_from_the_arm_endpoint(endpoint: str, scope: str):
+    assert Settings.from_env({"ENFORCER_ARM_ENDPOINT": endpoint}).arm_scope == scope
+
+
+def test_the_arm_audience_setting_overrides_the_derived_scope():
+    s = Settings.from_env({"ENFORCER_ARM_AUDIENCE": "https://management.core.windows.net/"})
+    assert s.arm_scope == "https://management.core.windows.net/.default"
+
+
+def test_the_gateway_asks_for_tokens_with_the_settings_scope():
+    from enforcer.adapters.arm import ArmGateway
+    from enforcer.composition import build_services
+    from tests.fixtures.emulator import StaticTokenCredential
+
+    settings = Settings.from_env({"ENFORCER_ARM_ENDPOINT": "https://management.usgovcloudapi.net"})
+    services = build_services(settings)
+    assert isinstance(services.arm, ArmGateway)
+    assert services.arm.scope == "https://management.usgovcloudapi.net/.default"
+    services.close()
+    with ArmGateway(settings.arm_endpoint, StaticTokenCredential(), scope=settings.arm_scope) as arm:
+        policy = arm.client_kwargs()["authentication_policy"]
+        assert policy._scopes == ("https://management.usgovcloudapi.net/.default",)
+
+
+def test_excluding_every_subscription_is_refused_with_a_message_that_does_not_contradict_itself():
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"ENFORCER_EXCLUDE_SUBSCRIPTIONS": "*"})
+    message = str(info.value)
+    assert "would exclude every subscription" in message and "must be '*'" not in message
+
+
+@pytest.mark.parametrize("value", [",", " , ,"])
+def test_a_subscription_list_with_no_ids_is_refused_as_empty(value: str):
+    with pytest.raises(ConfigError, match="lists no subscription"):
+        Settings.from_env({"ENFORCER_SUBSCRIPTIONS": value})
+
+
+@pytest.mark.parametrize("argv", [["-v", "status"], ["status", "-v"], ["status", "--verbose", "--json"]])
+def test_verbose_works_before_and_after_the_command(argv: list[str]):
+    from enforcer.cli.main import build_parser
+
+    assert build_parser().parse_args(argv).verbose is True
+    assert build_parser().parse_args(["status"]).verbose is False
