@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from enforcer.adapters.arm import ArmGateway
+from enforcer.adapters.arm import ArmGateway, RetrySettings
 from enforcer.core.settings import ConfigError, Settings
 from enforcer.usecases.enforce import Enforcer
 from enforcer.usecases.ports import AuditLog, Inventory, Notifier, PricingIndex
@@ -24,7 +24,11 @@ def build_services(
     notifier: Notifier | None = None,
 ) -> Services:
     """Wire adapters from settings. The audit store and the notifier are only built here when not passed in."""
-    arm = arm or ArmGateway(settings.arm_endpoint, pool_size=max(16, settings.sweep_concurrency * 2))
+    arm = arm or ArmGateway(
+        settings.arm_endpoint,
+        retry=RetrySettings(deadline_seconds=settings.arm_retry_deadline_seconds),
+        pool_size=max(16, settings.sweep_concurrency * 2),
+    )
     resource_graph: PricingIndex | None = None
     if settings.use_resource_graph:
         from enforcer.adapters.resource_graph import ResourceGraphGateway

@@ -111,6 +111,23 @@ param sweepTimeBudgetSeconds int = 480
 @description('ENFORCER_RESOURCE_GRAPH: `on` asks Azure Resource Graph for candidates first; `off` GETs each subscription.')
 param resourceGraph string = 'on'
 
+@allowed([
+  'keep'
+  'off'
+])
+@description('ENFORCER_UNLISTED_COMPONENTS: `keep` leaves plan components no setting names as Azure chose; `off` turns them off.')
+param unlistedComponents string = 'keep'
+
+@minValue(5)
+@maxValue(3600)
+@description('ENFORCER_ARM_RETRY_DEADLINE_SECONDS: seconds one ARM call of the sweep keeps retrying throttling.')
+param armRetryDeadlineSeconds int = 120
+
+@minValue(5)
+@maxValue(25)
+@description('ENFORCER_EVENT_RETRY_DEADLINE_SECONDS: seconds one event\'s enforcement keeps retrying throttling (Event Grid waits 30 s).')
+param eventRetryDeadlineSeconds int = 20
+
 // ---------------------------------------------------------------------------------------------------
 // Scope of enforcement and permissions
 // ---------------------------------------------------------------------------------------------------
@@ -197,6 +214,9 @@ var enforcerAppSettings = {
   ENFORCER_SWEEP_CONCURRENCY: string(sweepConcurrency)
   ENFORCER_SWEEP_TIME_BUDGET_SECONDS: string(sweepTimeBudgetSeconds)
   ENFORCER_RESOURCE_GRAPH: resourceGraph
+  ENFORCER_UNLISTED_COMPONENTS: unlistedComponents
+  ENFORCER_ARM_RETRY_DEADLINE_SECONDS: string(armRetryDeadlineSeconds)
+  ENFORCER_EVENT_RETRY_DEADLINE_SECONDS: string(eventRetryDeadlineSeconds)
 }
 
 // ---------------------------------------------------------------------------------------------------
