@@ -89,3 +89,22 @@ def test_dry_run_forces_audit_mode_and_leaves_everything_else():
     dry = s.for_dry_run(True)
     assert dry.mode is Mode.AUDIT
     assert dry.sweep_concurrency == 4 and dry.desired == s.desired
+
+
+def test_unlisted_components_and_retry_deadlines():
+    settings = Settings.from_env({})
+    assert settings.desired.unlisted_off is False
+    assert (settings.arm_retry_deadline_seconds, settings.event_retry_deadline_seconds) == (120, 20)
+    settings = Settings.from_env(
+        {
+            "ENFORCER_UNLISTED_COMPONENTS": "OFF",
+            "ENFORCER_ARM_RETRY_DEADLINE_SECONDS": "300",
+            "ENFORCER_EVENT_RETRY_DEADLINE_SECONDS": "15",
+        }
+    )
+    assert settings.desired.unlisted_off is True
+    assert (settings.arm_retry_deadline_seconds, settings.event_retry_deadline_seconds) == (300, 15)
+    with pytest.raises(ConfigError, match="ENFORCER_EVENT_RETRY_DEADLINE_SECONDS"):
+        Settings.from_env({"ENFORCER_EVENT_RETRY_DEADLINE_SECONDS": "60"})
+    with pytest.raises(ConfigError, match="ENFORCER_UNLISTED_COMPONENTS"):
+        Settings.from_env({"ENFORCER_UNLISTED_COMPONENTS": "drop"})
