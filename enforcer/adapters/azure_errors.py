@@ -97,10 +97,12 @@ def classify(error: AzureError, *, action: str, subscription_id: str) -> Enforce
             "until the retry deadline. "
             "Nothing was changed. Fix: none needed; the next event or sweep retries.",
         )
-    if status == 429:
+    headers = getattr(error.response, "headers", None) or {}
+    retry_after = headers.get("Retry-After")
+    if status == 429 or (status == 503 and retry_after):
         return EnforcementError(
             ErrorKind.THROTTLED,
-            f"Azure Resource Manager kept throttling requests to {action} on subscription {sub} (429) "
+            f"Azure Resource Manager kept throttling requests to {action} on subscription {sub} ({status}) "
             "until the retry deadline passed, honouring every Retry-After. "
             "Fix: the next sweep retries; lower ENFORCER_SWEEP_CONCURRENCY if this persists.",
         )

@@ -198,3 +198,17 @@ def test_two_processes_enforcing_one_subscription_both_end_correct(emulator):
         "AIPromptSharingWithPurview": "False",
         "AIModelScanner": "True",
     }
+
+
+def test_an_event_shares_one_retry_deadline_for_all_its_calls(emulator):
+    sub = new_sub()
+    emulator.add_subscription(sub)
+    emulator.faults = FaultConfig(throttle_fraction=1.0, retry_after_seconds=1)
+    retry = RetrySettings(total=2, backoff_factor=0.05, backoff_max=0.5, deadline_seconds=60.0)
+    services = services_for(emulator.url, {"ENFORCER_EVENT_RETRY_DEADLINE_SECONDS": "5"}, retry=retry)
+
+    outcome = services.enforcer.enforce(sub, Trigger("event", "evt-1", "Microsoft.Resources.ResourceWriteSuccess"))
+
+    assert outcome.error_kind is ErrorKind.THROTTLED
+    assert 4000 <= outcome.duration_ms < 7000  # the event's 5 s, not the gateway's 60 s
+    assert emulator.early_retries == 0
