@@ -210,9 +210,9 @@ class Enforcer:
     ) -> None:
         """PUT, then decide again on what Azure answered; at most one follow-up PUT to converge.
 
-        The follow-up is sent only for what a second PUT can fix: extensions no component names that Azure
-        turned on by itself, under ENFORCER_UNLISTED_COMPONENTS=off. Anything else that still differs is
-        reported, never recorded as `remediated`.
+        The follow-up is sent only when a second PUT can fix something: extensions no component names that
+        Azure turned on by itself, under ENFORCER_UNLISTED_COMPONENTS=off. Anything that still differs after
+        it is reported, never recorded as `remediated`.
         """
         sub = outcome.subscription_id
         desired = self.settings.desired
@@ -225,7 +225,7 @@ class Enforcer:
             raise
         first = result
         follow_up = decide(result, desired)
-        fixable = follow_up is not None and all(
+        fixable = follow_up is not None and any(
             c.field.startswith("extensions.") and not desired.is_listed(c.field.removeprefix("extensions."))
             for c in follow_up.changes
         )

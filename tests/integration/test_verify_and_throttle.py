@@ -212,3 +212,17 @@ def test_an_event_shares_one_retry_deadline_for_all_its_calls(emulator):
     assert outcome.error_kind is ErrorKind.THROTTLED
     assert 4000 <= outcome.duration_ms < 7000  # the event's 5 s, not the gateway's 60 s
     assert emulator.early_retries == 0
+
+
+def test_off_with_a_wrong_name_still_turns_the_real_component_off(emulator):
+    sub = new_sub()
+    emulator.add_subscription(sub)
+    emulator.faults = FaultConfig(unknown_extensions="drop")
+    env = {"ENFORCER_MODEL_SECURITY_EXTENSION": "AIModelScannerV2", "ENFORCER_UNLISTED_COMPONENTS": "off"}
+
+    outcome = services_for(emulator.url, env).enforcer.enforce(sub, TRIGGER)
+
+    assert outcome.outcome is OutcomeKind.PARTIALLY_FAILED
+    assert outcome.error_kind is ErrorKind.UNKNOWN_EXTENSION
+    assert emulator.calls["pricings.put"] == 2
+    assert extensions_of(emulator.pricing(sub))["AIModelScanner"] == "False"  # nothing left half-done
