@@ -8,6 +8,7 @@ run is a fresh process, so its peak RSS is its own:
   (a') the sweep, audit store on Azurite          - the same, plus one audit record per subscription
   (a'') a second sweep on the now compliant fleet - steady state: no writes
   (b)  the naive loop: one pricings GET per subscription, in order, one at a time
+  (c)  the sweep again with the same drift and 10 % of ARM calls answered 429 (Retry-After: 1)
 
 Figures are printed, with the targets from the issue; nothing is asserted.
 """
@@ -148,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         _print_sweep("(a'') second sweep, fleet already compliant (no audit store)", steady, ask("calls"))
         sys.stdout.flush()
 
+        _throttled_sweep(ask, url, args.concurrency, n)
+
         ids: list[str] = ask("ids")
         sample = ids[: args.naive_sample] if 0 < args.naive_sample < n else ids
         ask("reset")
@@ -202,6 +205,26 @@ def _sweep_with_audit(ask: Callable[[str], Any], url: str, concurrency: int, sto
     written = sum(run["summary"]["counts"].values())
     if records:
         print(f"    audit: {written} records in {records:.1f} s ({written / records:.0f} records/s)")
+    sys.stdout.flush()
+
+
+def _throttled_sweep(ask: Callable[[str], Any], url: str, concurrency: int, n: int) -> None:
+    """(c): throttling is retried until the call's deadline, never before Retry-After; nothing should fail."""
+    ask("redrift")
+    ask("throttle10")
+    ask("reset")
+    run = _in_child(sweep_child, url, concurrency, None)
+    calls = ask("calls")
+    early = ask("early")
+    ask("unthrottle")
+    counts = run["summary"]["counts"]
+    failed = counts.get("failed", 0) + counts.get("partially_failed", 0)
+    label = f"(c) {n:,}-subscription sweep, same drift restored, 10 % of ARM calls answered 429 (Retry-After: 1)"
+    _print_sweep(label, run, calls)
+    print(
+        f"    wall {run['wall']:.1f} s; failed {failed} - {_verdict(failed == 0)} (target: nothing failed); "
+        f"requests sent before Retry-After: {early}"
+    )
     sys.stdout.flush()
 
 

@@ -36,21 +36,21 @@ class TimedArm(ArmGateway):
 
     arm_seconds = 0.0
 
-    def _timed(self, call: Callable[..., Any], *args: Any) -> Any:
+    def _timed(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         try:
-            return call(*args)
+            return call(*args, **kwargs)
         finally:
             self.arm_seconds += time.perf_counter() - started
 
-    def get_pricing(self, subscription_id: str) -> Any:
-        return self._timed(super().get_pricing, subscription_id)
+    def get_pricing(self, subscription_id: str, *, deadline: float | None = None) -> Any:
+        return self._timed(super().get_pricing, subscription_id, deadline=deadline)
 
-    def put_pricing(self, subscription_id: str, target: Any) -> Any:
-        return self._timed(super().put_pricing, subscription_id, target)
+    def put_pricing(self, subscription_id: str, target: Any, *, deadline: float | None = None) -> Any:
+        return self._timed(super().put_pricing, subscription_id, target, deadline=deadline)
 
-    def get_subscription(self, subscription_id: str) -> Any:
-        return self._timed(super().get_subscription, subscription_id)
+    def get_subscription(self, subscription_id: str, *, deadline: float | None = None) -> Any:
+        return self._timed(super().get_subscription, subscription_id, deadline=deadline)
 
 
 def _sample(name: str, subscription_id: str) -> dict[str, Any]:

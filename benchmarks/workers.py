@@ -8,7 +8,8 @@ from multiprocessing.connection import Connection
 
 
 def emulator_host(conn: Connection, n: int, drift: float, seed: int, latency_ms: float) -> None:
-    """Run the emulator and answer the parent's commands: url, ids, calls, reset, redrift, stop."""
+    """Run the emulator and answer the parent's commands: url, ids, calls, reset, redrift, throttle10, unthrottle,
+    early, stop."""
     from localdev.emulator import Emulator, FaultConfig
     from localdev.emulator.fleet import COMPLIANT, build_fleet
 
@@ -25,6 +26,17 @@ def emulator_host(conn: Connection, n: int, drift: float, seed: int, latency_ms:
         elif command == "reset":
             emulator.reset_calls()
             conn.send(None)
+        elif command == "throttle10":
+            # 10 % of calls answered 429 with Retry-After: 1 (issue 10).
+            emulator.faults = FaultConfig(
+                latency_ms=latency_ms, throttle_fraction=0.1, retry_after_seconds=1, seed=seed
+            )
+            conn.send(None)
+        elif command == "unthrottle":
+            emulator.faults = FaultConfig(latency_ms=latency_ms)
+            conn.send(None)
+        elif command == "early":
+            conn.send(emulator.early_retries)
         elif command == "redrift":
             # The same drift as seeded, so that every sweep variant has the same work to do.
             drifted = [s for s in build_fleet(n, drift, seed) if s.member.drift_kind != COMPLIANT]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from enforcer.adapters.arm import ArmGateway
+from enforcer.adapters.arm import ArmGateway, RetrySettings
 from enforcer.adapters.redact import install_redaction
 from enforcer.core.settings import ConfigError, Settings
 from enforcer.usecases.enforce import Enforcer
@@ -27,7 +27,10 @@ def build_services(
     """Wire adapters from settings. The audit store and the notifier are only built here when not passed in."""
     install_redaction()  # every log line from here on: control characters in values escaped
     arm = arm or ArmGateway(
-        settings.arm_endpoint, pool_size=max(16, settings.sweep_concurrency * 2), scope=settings.arm_scope
+        settings.arm_endpoint,
+        retry=RetrySettings(deadline_seconds=settings.arm_retry_deadline_seconds),
+        pool_size=max(16, settings.sweep_concurrency * 2),
+        scope=settings.arm_scope,
     )
     resource_graph: PricingIndex | None = None
     if settings.use_resource_graph:

@@ -131,6 +131,26 @@ param auditRetentionDays int = 400
 @description('ENFORCER_RESOURCE_GRAPH: `on` asks Azure Resource Graph for candidates first; `off` GETs each subscription.')
 param resourceGraph string = 'on'
 
+// Source: enforcer/core/settings.py (Settings.from_env accepts `keep` or `off`)
+@allowed([
+  'keep'
+  'off'
+])
+@description('ENFORCER_UNLISTED_COMPONENTS: `keep` leaves plan components no setting names as Azure chose; `off` turns them off.')
+param unlistedComponents string = 'keep'
+
+// Source: enforcer/core/settings.py (Settings.from_env accepts 5 to 3600)
+@minValue(5)
+@maxValue(3600)
+@description('ENFORCER_ARM_RETRY_DEADLINE_SECONDS: seconds one ARM call of the sweep keeps retrying throttling.')
+param armRetryDeadlineSeconds int = 120
+
+// Source: enforcer/core/settings.py (Settings.from_env accepts 5 to 25, inside Event Grid's 30 s wait)
+@minValue(5)
+@maxValue(25)
+@description('ENFORCER_EVENT_RETRY_DEADLINE_SECONDS: seconds one event\'s enforcement keeps retrying throttling (Event Grid waits 30 s).')
+param eventRetryDeadlineSeconds int = 20
+
 // ---------------------------------------------------------------------------------------------------
 // Scope of enforcement and permissions
 // ---------------------------------------------------------------------------------------------------
@@ -239,6 +259,9 @@ var enforcerAppSettings = {
   ENFORCER_RESOURCE_GRAPH: resourceGraph
   ENFORCER_FULL_LISTING_MINUTES: string(fullListingMinutes)
   ENFORCER_AUDIT_RETENTION_DAYS: string(auditRetentionDays)
+  ENFORCER_UNLISTED_COMPONENTS: unlistedComponents
+  ENFORCER_ARM_RETRY_DEADLINE_SECONDS: string(armRetryDeadlineSeconds)
+  ENFORCER_EVENT_RETRY_DEADLINE_SECONDS: string(eventRetryDeadlineSeconds)
 }
 
 // ---------------------------------------------------------------------------------------------------

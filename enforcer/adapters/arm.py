@@ -1,13 +1,15 @@
 """Azure Resource Manager adapter: pricings and subscriptions through the real Azure SDK clients.
 
-Clients are created lazily (cold start matters) and share one HTTP session. Throttling and
-transient errors are retried by azure-core's RetryPolicy, which honours Retry-After; the only
-addition is retrying ARM's 409 "Another update operation is in progress".
+Clients are created lazily (cold start matters) and share one HTTP session. Transient errors are
+retried by azure-core's RetryPolicy. `ArmRetryPolicy` changes how long: throttling (429, and 503 with
+Retry-After) and ARM's 409 "Another update operation is in progress" are retried for as long as a
+per-call deadline allows, never before Retry-After and with jitter, instead of for a fixed count.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from dataclasses import dataclass
@@ -61,19 +63,123 @@ class LoopbackAwareAuthPolicy(ARMChallengeAuthenticationPolicy):
         super().on_request(request)
 
 
+# Per-call keyword (passed through the SDK into the pipeline's options): this call's retry deadline in seconds.
+RETRY_DEADLINE_OPTION = "retry_deadline"
+
+
 class ArmRetryPolicy(RetryPolicy[Any, Any]):
-    """azure-core's retry (429/5xx, Retry-After) plus ARM's transient 409 for overlapping plan updates."""
+    """azure-core's retry, with throttling and ARM's transient 409 bounded by time instead of a count.
+
+    - 429 (with or without Retry-After) and 503 with Retry-After: retried until the call's deadline
+      (`deadline_seconds`, or the `retry_deadline` keyword on one call). Never sent again before Retry-After;
+      a random jitter is added on top so that workers throttled together do not return in lock-step. When
+      Retry-After reaches past the deadline, the call ends at once with the throttled answer: waiting could
+      not make it succeed within the deadline (a Retry-After of 3600 s never holds a call for an hour).
+    - 409 "Another update operation is in progress": retried with jittered exponential backoff until
+      `conflict_deadline_seconds` (Terraform's provider polls this until the in-flight update settles).
+    - Everything else (5xx without Retry-After, connection errors): azure-core's count-based rules.
+    """
+
+    def __init__(
+        self, *, deadline_seconds: float = 120.0, conflict_deadline_seconds: float = 60.0, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.deadline_seconds = deadline_seconds
+        self.conflict_deadline_seconds = conflict_deadline_seconds
+
+    def configure_retries(self, options: dict[str, Any]) -> dict[str, Any]:
+        settings = super().configure_retries(options)
+        deadline = options.pop(RETRY_DEADLINE_OPTION, None)
+        deadline = self.deadline_seconds if deadline is None else float(deadline)
+        now = time.monotonic()
+        settings["deadline"] = now + deadline
+        settings["conflict_deadline"] = now + min(deadline, self.conflict_deadline_seconds)
+        settings["timed"] = False  # whether the last answer is one the deadline (not the count) governs
+        settings["timed_attempts"] = 0
+        return settings
+
+    @staticmethod
+    def _is_conflict_in_progress(response: PipelineResponse[Any, Any]) -> bool:
+        http_response = response.http_response
+        if http_response.status_code != 409:
+            return False
+        try:
+            body = http_response.text()
+        except Exception:  # body not loaded: not ours to retry
+            return False
+        return is_operation_in_progress(409, body)
+
+    def _wait_before_retry(self, settings: dict[str, Any], response: PipelineResponse[Any, Any]) -> float | None:
+        """Seconds to wait before the next attempt, or None when the deadline does not allow one."""
+        now = time.monotonic()
+        if self._is_conflict_in_progress(response):
+            remaining = float(settings["conflict_deadline"]) - now
+            attempt = int(settings["timed_attempts"])
+            backoff = min(float(self.backoff_max), self.backoff_factor * float(2**attempt))
+            wait = backoff * random.uniform(0.5, 1.0)  # jittered backoff
+            if remaining <= 0:
+                return None
+            return min(wait, remaining)
+        remaining = float(settings["deadline"]) - now
+        retry_after = self.get_retry_after(response)
+        if retry_after is None:
+            attempt = int(settings["timed_attempts"])
+            retry_after = min(float(self.backoff_max), self.backoff_factor * float(2**attempt))
+        if retry_after > remaining:
+            return None
+        # Jitter goes on top of Retry-After (never before it), capped at the time left.
+        jitter = random.uniform(0.0, min(1.0, 0.1 * retry_after + 0.05))
+        return min(retry_after + jitter, remaining)
+
+    def _is_timed(self, response: PipelineResponse[Any, Any]) -> bool:
+        status = response.http_response.status_code
+        if status == 429:
+            return True
+        if status == 503 and self.get_retry_after(response) is not None:
+            return True
+        return self._is_conflict_in_progress(response)
 
     def is_retry(self, settings: dict[str, Any], response: PipelineResponse[Any, Any]) -> bool:
-        http_response = response.http_response
-        if http_response.status_code == 409 and settings["total"]:
-            try:
-                body = http_response.text()
-            except Exception:  # body not loaded: fall back to the default rules
-                body = ""
-            if is_operation_in_progress(409, body):
-                return True
+        settings["timed"] = False
+        if self._is_timed(response):
+            wait = self._wait_before_retry(settings, response)
+            if wait is None:
+                logger.info(
+                    "giving up on %s %s after %d retries: %d and the retry deadline has passed",
+                    response.http_request.method,
+                    response.http_request.url.split("?")[0],
+                    settings["timed_attempts"],
+                    response.http_response.status_code,
+                )
+                return False
+            settings["timed"] = True
+            settings["timed_wait"] = wait
+            return True
         return bool(super().is_retry(settings, response))
+
+    def is_exhausted(self, settings: dict[str, Any]) -> bool:
+        if settings.get("timed"):
+            return False  # the deadline, checked in is_retry, governs these
+        return bool(super().is_exhausted(settings))
+
+    def increment(self, settings: dict[str, Any], response: Any = None, error: Exception | None = None) -> bool:
+        timed = bool(settings.get("timed")) and error is None
+        retry = bool(super().increment(settings, response=response, error=error))
+        if timed:
+            # Timed retries do not spend the count kept for other errors.
+            settings["total"] += 1
+            settings["status"] += 1
+            settings["timed_attempts"] += 1
+        return retry
+
+    def sleep(self, settings: dict[str, Any], transport: Any, response: Any = None) -> None:
+        if settings.get("timed") and response is not None:
+            wait = float(settings.pop("timed_wait", 0.0))
+            settings["timed"] = False
+            if wait > 0:
+                transport.sleep(wait)
+            return
+        super().sleep(settings, transport, response=response)
 
 
 @dataclass(frozen=True)
@@ -81,6 +187,19 @@ class RetrySettings:
     total: int = 6
     backoff_factor: float = 0.8
     backoff_max: float = 30.0
+    # Throttling (429, 503 with Retry-After) is retried until this many seconds after the call began.
+    deadline_seconds: float = 120.0
+    # ARM's 409 "Another update operation is in progress" is retried with backoff until this deadline.
+    conflict_deadline_seconds: float = 60.0
+
+    def policy(self) -> ArmRetryPolicy:
+        return ArmRetryPolicy(
+            retry_total=self.total,
+            retry_backoff_factor=self.backoff_factor,
+            retry_backoff_max=self.backoff_max,
+            deadline_seconds=self.deadline_seconds,
+            conflict_deadline_seconds=self.conflict_deadline_seconds,
+        )
 
 
 def pricing_from_sdk(pricing: Any) -> PricingState:
@@ -158,11 +277,7 @@ class ArmGateway(ClosesOnExit):
             "base_url": self.endpoint,
             "transport": self._transport,
             "authentication_policy": LoopbackAwareAuthPolicy(credential, self.scope),
-            "retry_policy": ArmRetryPolicy(
-                retry_total=self._retry.total,
-                retry_backoff_factor=self._retry.backoff_factor,
-                retry_backoff_max=self._retry.backoff_max,
-            ),
+            "retry_policy": self._retry.policy(),
             "connection_timeout": 10,
             "read_timeout": 60,
         }
@@ -193,24 +308,35 @@ class ArmGateway(ClosesOnExit):
             self._transport.session.close()
 
     # -- calls ------------------------------------------------------------------------------------
-    def get_pricing(self, subscription_id: str) -> PricingState:
+    @property
+    def retry(self) -> RetrySettings:
+        return self._retry
+
+    @staticmethod
+    def _options(deadline: float | None) -> dict[str, Any]:
+        return {} if deadline is None else {RETRY_DEADLINE_OPTION: deadline}
+
+    def get_pricing(self, subscription_id: str, *, deadline: float | None = None) -> PricingState:
+        """`deadline`: seconds this call may spend retrying throttling (default: the gateway's RetrySettings)."""
         try:
-            pricing = self.security.pricings.get(scope_id(subscription_id), PLAN_NAME)
+            pricing = self.security.pricings.get(scope_id(subscription_id), PLAN_NAME, **self._options(deadline))
         except AzureError as error:
             raise classify(error, action="read pricings/AI", subscription_id=subscription_id) from error
         return pricing_from_sdk(pricing)
 
-    def put_pricing(self, subscription_id: str, target: PricingState) -> PricingState:
+    def put_pricing(self, subscription_id: str, target: PricingState, *, deadline: float | None = None) -> PricingState:
         """PUT the full pricing (a PUT replaces it); the answer carries each extension's operationStatus."""
         try:
-            pricing = self.security.pricings.update(scope_id(subscription_id), PLAN_NAME, pricing_to_sdk(target))
+            pricing = self.security.pricings.update(
+                scope_id(subscription_id), PLAN_NAME, pricing_to_sdk(target), **self._options(deadline)
+            )
         except AzureError as error:
             raise classify(error, action="write pricings/AI", subscription_id=subscription_id) from error
         return pricing_from_sdk(pricing)
 
-    def get_subscription(self, subscription_id: str) -> SubscriptionInfo:
+    def get_subscription(self, subscription_id: str, *, deadline: float | None = None) -> SubscriptionInfo:
         try:
-            sub = self.subscriptions.subscriptions.get(subscription_id)
+            sub = self.subscriptions.subscriptions.get(subscription_id, **self._options(deadline))
         except AzureError as error:
             raise classify(error, action="read the subscription", subscription_id=subscription_id) from error
         return subscription_info_from_sdk(sub)

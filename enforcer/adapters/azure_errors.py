@@ -88,17 +88,27 @@ def classify(error: AzureError, *, action: str, subscription_id: str) -> Enforce
             f"could not register it; ARM said: {detail} Fix: run `az provider register --namespace Microsoft.Security "
             f"--subscription {sub}` or let the identity register providers (Contributor).",
         )
+    if status == 400 and ("extension" in code_lower or "extension" in detail.lower()):
+        # The enforcer rewrites this with the configured names and the settings to fix (see Enforcer).
+        return EnforcementError(
+            ErrorKind.UNKNOWN_EXTENSION,
+            f"Azure Resource Manager refused an extension name to {action} on subscription {sub} "
+            f"({code or status}): {detail}",
+        )
     if status == 409 and OPERATION_IN_PROGRESS in detail.lower():
         return EnforcementError(
             ErrorKind.CONFLICT,
-            f"Another Defender plan update was still in progress{on_sub} after retries with backoff. "
+            f"Another Defender plan update was still in progress{on_sub} after retrying with backoff "
+            "until the retry deadline. "
             "Nothing was changed. Fix: none needed; the next event or sweep retries.",
         )
-    if status == 429:
+    headers = getattr(error.response, "headers", None) or {}
+    retry_after = headers.get("Retry-After")
+    if status == 429 or (status == 503 and retry_after):
         return EnforcementError(
             ErrorKind.THROTTLED,
-            f"Azure Resource Manager kept throttling requests to {action}{on_sub} (429) "
-            "after honouring Retry-After. "
+            f"Azure Resource Manager kept throttling requests to {action}{on_sub} ({status}) "
+            "until the retry deadline passed, honouring every Retry-After. "
             "Fix: the next sweep retries; lower ENFORCER_SWEEP_CONCURRENCY if this persists.",
         )
     return EnforcementError(

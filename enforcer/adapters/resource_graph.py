@@ -14,6 +14,7 @@ falls back to direct GETs rather than waiting.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from azure.core.exceptions import AzureError
 
-from enforcer.adapters.arm import ArmGateway, ArmRetryPolicy, RetrySettings
+from enforcer.adapters.arm import ArmGateway, RetrySettings
 from enforcer.adapters.azure_errors import describe
 from enforcer.core.errors import ResourceGraphError
 from enforcer.core.models import (
@@ -190,11 +191,12 @@ class ResourceGraphGateway:
                 from azure.mgmt.resourcegraph import ResourceGraphClient
 
                 kwargs = self._arm.client_kwargs()
-                kwargs["retry_policy"] = ArmRetryPolicy(
-                    retry_total=self._retry.total,
-                    retry_backoff_factor=self._retry.backoff_factor,
-                    retry_backoff_max=self._retry.backoff_max,
-                )
+                # Fewer count-based retries (an outage falls back quickly), the gateway's deadline for throttling.
+                kwargs["retry_policy"] = dataclasses.replace(
+                    self._retry,
+                    deadline_seconds=self._arm.retry.deadline_seconds,
+                    conflict_deadline_seconds=self._arm.retry.conflict_deadline_seconds,
+                ).policy()
                 self._client = ResourceGraphClient(self._arm.credential(), **kwargs)
             return self._client
 

@@ -7,6 +7,7 @@ Rules (from the pricings contract, see README "How the decision works"):
 - Because a PUT replaces the pricing and extensions left out come back *enabled*, the target
   always lists every observed extension (kept as is) and every configured component explicitly.
 - An extension that should be on but whose last operation failed is retried.
+- An extension no component names is kept as it is, or (ENFORCER_UNLISTED_COMPONENTS=off) wanted off.
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ def decide(observed: PricingState, desired: DesiredState) -> Remediation | None:
 
     # Keyed case-insensitively; insertion order = observed order, then configured components.
     target: dict[str, ExtensionState] = {e.name.lower(): ExtensionState(e.name, e.enabled) for e in observed.extensions}
+    if desired.unlisted_off:
+        for ext in observed.extensions:
+            if ext.enabled and not desired.is_listed(ext.name):
+                changes.append(FieldChange(f"extensions.{ext.name}", _observed_text(ext), _bool_text(False)))
+                target[ext.name.lower()] = ExtensionState(ext.name, False)
     for component in desired.components:
         current = observed.extension(component.extension_name)
         current_enabled = current.enabled if current is not None else False

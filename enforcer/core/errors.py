@@ -45,3 +45,18 @@ class ResourceGraphError(RuntimeError):
     def __init__(self, message: str, requests: int = 1) -> None:
         super().__init__(message)
         self.requests = requests  # requests sent before giving up (for the run's call counts)
+
+
+def unknown_extension_message(
+    subscription_id: str, unknown: list[tuple[str, str, str]], listed: list[str], azure_said: str | None = None
+) -> str:
+    """`unknown`: (extension name, component setting, extension-name setting) for each name Azure does not list."""
+    lists = ", ".join(listed) if listed else "no extensions"
+    parts = []
+    for name, setting, extension_setting in unknown:
+        parts.append(
+            f"Azure does not list extension '{name}' on plan AI (it lists: {lists}). "
+            f"Fix: set {extension_setting} to the right name or set {setting}=unmanaged."
+        )
+    said = f" Azure said: {clip(azure_said, MAX_DETAIL)}" if azure_said else ""
+    return f"Subscription {subscription_id}: " + " ".join(parts) + said

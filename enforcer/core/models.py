@@ -97,6 +97,10 @@ class ErrorKind(enum.StrEnum):
     THROTTLED = "throttled"
     UNAUTHENTICATED = "unauthenticated"
     EXTENSION_FAILED = "extension_failed"
+    # A configured extension name Azure rejects (400) or leaves out of its answer.
+    UNKNOWN_EXTENSION = "unknown_extension"
+    # Azure's answer to the PUT (and the one follow-up PUT) still differs from the desired state.
+    NOT_CONVERGED = "not_converged"
     UNEXPECTED = "unexpected"
 
 
@@ -111,9 +115,18 @@ class Component:
 
 @dataclass(frozen=True)
 class DesiredState:
-    """The plan is always wanted at Standard; components as configured."""
+    """The plan is always wanted at Standard; components as configured.
+
+    `unlisted_off`: extensions no component names (a component Microsoft adds later, or the real name of one
+    configured under a wrong name) are wanted off; otherwise (`keep`) whatever Azure chose is kept.
+    """
 
     components: tuple[Component, ...]
+    unlisted_off: bool = False
+
+    def is_listed(self, extension_name: str) -> bool:
+        lowered = extension_name.lower()
+        return any(c.extension_name.lower() == lowered for c in self.components)
 
     def extension_names(self) -> tuple[str, ...]:
         return tuple(c.extension_name for c in self.components)

@@ -53,6 +53,24 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "Pricing extension name for AI model security (not in the published spec; override if Azure differs).",
     ),
     SettingSpec(
+        "ENFORCER_UNLISTED_COMPONENTS",
+        "keep",
+        "Plan components no setting above names (e.g. one Microsoft adds, which a PUT turns on by default): "
+        "`keep` leaves what Azure chose (and records it); `off` turns them off, with one follow-up PUT if needed.",
+    ),
+    SettingSpec(
+        "ENFORCER_ARM_RETRY_DEADLINE_SECONDS",
+        "120",
+        "Seconds one ARM, Resource Graph or subscriptions call (sweep, CLI) keeps retrying throttling "
+        "(429, 503 with Retry-After), never before Retry-After; only then is it recorded `throttled` (5-3600).",
+    ),
+    SettingSpec(
+        "ENFORCER_EVENT_RETRY_DEADLINE_SECONDS",
+        "20",
+        "The same deadline for one event's whole enforcement (all its ARM calls): inside Event Grid's 30 s wait "
+        "for an answer (5-25).",
+    ),
+    SettingSpec(
         "ENFORCER_ARM_ENDPOINT",
         "https://management.azure.com",
         "Azure Resource Manager endpoint: a known cloud's Resource Manager host (`management.azure.com`, "
@@ -130,6 +148,15 @@ _COMPONENTS: Final = (
     ("data_security", "ENFORCER_DATA_SECURITY", "ENFORCER_DATA_SECURITY_EXTENSION"),
     ("model_security", "ENFORCER_MODEL_SECURITY", "ENFORCER_MODEL_SECURITY_EXTENSION"),
 )
+
+
+def component_setting_names(key: str) -> tuple[str, str]:
+    """(setting, extension-name setting) of a component by its key, e.g. model_security."""
+    for component_key, setting, extension_setting in _COMPONENTS:
+        if component_key == key:
+            return setting, extension_setting
+    raise KeyError(key)
+
 
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 _EXTENSION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,127}$")
@@ -324,6 +351,8 @@ class Settings:
     use_resource_graph: bool = True
     full_listing_minutes: int = 60
     audit_retention_days: int = 400
+    arm_retry_deadline_seconds: float = 120.0
+    event_retry_deadline_seconds: float = 20.0
 
     def for_dry_run(self, dry_run: bool) -> Settings:
         """`--dry-run`: audit mode (decide and report, never write), whatever ENFORCER_MODE says."""
@@ -369,9 +398,10 @@ class Settings:
             i.strip().lower() for i in _value(env, "ENFORCER_POLICY_DEFINITION_IDS").split(",") if i.strip()
         )
         resource_graph = _choice(env, "ENFORCER_RESOURCE_GRAPH", ("on", "off"))
+        unlisted = _choice(env, "ENFORCER_UNLISTED_COMPONENTS", ("keep", "off"))
         return cls(
             mode=mode,
-            desired=DesiredState(tuple(components)),
+            desired=DesiredState(tuple(components), unlisted_off=unlisted == "off"),
             arm_endpoint=arm_endpoint,
             arm_scope=scope_for_arm,
             storage=storage or None,
@@ -387,4 +417,6 @@ class Settings:
             use_resource_graph=resource_graph == "on",
             full_listing_minutes=_int(env, "ENFORCER_FULL_LISTING_MINUTES", 0, 10080),
             audit_retention_days=_int(env, "ENFORCER_AUDIT_RETENTION_DAYS", 1, 3650),
+            arm_retry_deadline_seconds=_int(env, "ENFORCER_ARM_RETRY_DEADLINE_SECONDS", 5, 3600),
+            event_retry_deadline_seconds=_int(env, "ENFORCER_EVENT_RETRY_DEADLINE_SECONDS", 5, 25),
         )

@@ -9,10 +9,21 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 
 from enforcer.core.decision import decide
-from enforcer.core.errors import EnforcementError, extension_failure_message
-from enforcer.core.models import ErrorKind, Mode, Outcome, OutcomeKind, SubscriptionInfo, Trigger, utc_now_iso
+from enforcer.core.errors import EnforcementError, extension_failure_message, unknown_extension_message
+from enforcer.core.models import (
+    ComponentSetting,
+    ErrorKind,
+    FieldChange,
+    Mode,
+    Outcome,
+    OutcomeKind,
+    PricingState,
+    SubscriptionInfo,
+    Trigger,
+    utc_now_iso,
+)
 from enforcer.core.scope import exclusion_by_id, exclusion_by_metadata
-from enforcer.core.settings import Settings
+from enforcer.core.settings import Settings, component_setting_names
 from enforcer.core.text import is_guid
 from enforcer.usecases.ports import PricingGateway
 
@@ -51,11 +62,11 @@ class SubscriptionDirectory:
             for info in infos:
                 self._entries[info.subscription_id.lower()] = (now, info)
 
-    def get(self, subscription_id: str, calls: Counter[str]) -> SubscriptionInfo:
+    def get(self, subscription_id: str, calls: Counter[str], deadline: float | None = None) -> SubscriptionInfo:
         info = self.cached(subscription_id)
         if info is None:
             calls["subscriptions.get"] += 1
-            info = self._arm.get_subscription(subscription_id)
+            info = self._arm.get_subscription(subscription_id, deadline=deadline)
             self.remember([info])
         return info
 
@@ -70,6 +81,27 @@ class SubscriptionLocks:
     def __call__(self, subscription_id: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(subscription_id.lower(), threading.Lock())
+
+
+class Deadline:
+    """Seconds left for retrying throttling: per call (None: the gateway's default) or for a whole enforcement."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self._until = None if seconds is None else time.monotonic() + seconds
+
+    def remaining(self) -> float | None:
+        if self._until is None:
+            return None
+        return max(0.1, self._until - time.monotonic())
+
+
+def _bool_text(value: bool) -> str:
+    return "True" if value else "False"
+
+
+def _state_text(pricing: PricingState, name: str) -> str:
+    ext = pricing.extension(name)
+    return "absent" if ext is None else _bool_text(ext.enabled)
 
 
 class Enforcer:
@@ -109,8 +141,10 @@ class Enforcer:
             self.directory.remember([info])
         else:
             info = self.directory.cached(sub)
+        # An event must be answered within Event Grid's 30 s: its whole enforcement shares one retry deadline.
+        deadline = Deadline(self.settings.event_retry_deadline_seconds if trigger.kind == "event" else None)
         try:
-            self._enforce(outcome, info, calls)
+            self._enforce(outcome, info, calls, deadline)
         except EnforcementError as error:
             outcome.outcome = OutcomeKind.FAILED
             outcome.error = error.message
@@ -128,7 +162,9 @@ class Enforcer:
         )
         return outcome
 
-    def _enforce(self, outcome: Outcome, info: SubscriptionInfo | None, calls: Counter[str]) -> None:
+    def _enforce(
+        self, outcome: Outcome, info: SubscriptionInfo | None, calls: Counter[str], deadline: Deadline
+    ) -> None:
         sub = outcome.subscription_id
         if not is_guid(sub):
             raise EnforcementError(ErrorKind.SUBSCRIPTION_NOT_FOUND, f"{sub[:80]!r} is not a subscription id (GUID).")
@@ -143,7 +179,7 @@ class Enforcer:
 
         with self._locks(sub):
             calls["pricings.get"] += 1
-            observed = self.arm.get_pricing(sub)
+            observed = self.arm.get_pricing(sub, deadline=deadline.remaining())
             outcome.before = observed
             remediation = decide(observed, self.settings.desired)
             if remediation is None:
@@ -153,7 +189,7 @@ class Enforcer:
 
             # About to write: make sure the subscription is not exempt or read-only.
             if info is None:
-                info = self.directory.get(sub, calls)
+                info = self.directory.get(sub, calls, deadline.remaining())
                 outcome.subscription_name = info.display_name
                 reason = exclusion_by_metadata(info.tags, info.state, self.settings)
                 if reason is not None:
@@ -167,13 +203,137 @@ class Enforcer:
                 outcome.after = remediation.target
                 return
 
+            self._write_and_verify(outcome, observed, remediation.target, calls, deadline)
+
+    def _write_and_verify(
+        self, outcome: Outcome, observed: PricingState, target: PricingState, calls: Counter[str], deadline: Deadline
+    ) -> None:
+        """PUT, then decide again on what Azure answered; at most one follow-up PUT to converge.
+
+        The follow-up is sent only when a second PUT can fix something: extensions no component names that
+        Azure turned on by itself, under ENFORCER_UNLISTED_COMPONENTS=off. Anything that still differs after
+        it is reported, never recorded as `remediated`.
+        """
+        sub = outcome.subscription_id
+        desired = self.settings.desired
+        calls["pricings.put"] += 1
+        try:
+            result = self.arm.put_pricing(sub, target, deadline=deadline.remaining())
+        except EnforcementError as error:
+            if error.kind is ErrorKind.UNKNOWN_EXTENSION:
+                raise self._unknown_extension_error(sub, observed, target, error.message) from error
+            raise
+        first = result
+        follow_up = decide(result, desired)
+        fixable = follow_up is not None and any(
+            c.field.startswith("extensions.") and not desired.is_listed(c.field.removeprefix("extensions."))
+            for c in follow_up.changes
+        )
+        if follow_up is not None and fixable and not any(e.failed for e in result.extensions):
             calls["pricings.put"] += 1
-            result = self.arm.put_pricing(sub, remediation.target)
-            outcome.after = result
-            failures = [(e.name, e.status_message or "no message") for e in result.extensions if e.failed]
-            if failures:
-                outcome.outcome = OutcomeKind.PARTIALLY_FAILED
-                outcome.error = extension_failure_message(sub, failures)
-                outcome.error_kind = ErrorKind.EXTENSION_FAILED
+            result = self.arm.put_pricing(sub, follow_up.target, deadline=deadline.remaining())
+        outcome.after = result
+        outcome.changes = self._truthful_changes(outcome.changes, observed, target, first, result)
+
+        failures = [(e.name, e.status_message or "no message") for e in result.extensions if e.failed]
+        if failures:
+            outcome.outcome = OutcomeKind.PARTIALLY_FAILED
+            outcome.error = extension_failure_message(sub, failures)
+            outcome.error_kind = ErrorKind.EXTENSION_FAILED
+            return
+        missing = self._missing_components(result)
+        if missing:
+            missing_fields = {f"extensions.{name}".lower() for _, name in missing}
+            applied = [c for c in outcome.changes if c.field.lower() not in missing_fields]
+            outcome.outcome = OutcomeKind.PARTIALLY_FAILED if applied else OutcomeKind.FAILED
+            outcome.error = unknown_extension_message(
+                sub, [self._names(key, name) for key, name in missing], [e.name for e in result.extensions]
+            )
+            outcome.error_kind = ErrorKind.UNKNOWN_EXTENSION
+            return
+        remaining = decide(result, desired)
+        if remaining is not None:
+            differing = "; ".join(f"{c.field}: wanted {c.after}, Azure has {c.before}" for c in remaining.changes)
+            outcome.outcome = OutcomeKind.PARTIALLY_FAILED
+            outcome.error = (
+                f"Azure's answer to the PUT on subscription {sub} still differs from the desired state: {differing}. "
+                "Fix: none needed if it was transient (the next sweep retries); if it persists, check the plan in "
+                "the portal and the component settings."
+            )
+            outcome.error_kind = ErrorKind.NOT_CONVERGED
+            return
+        outcome.outcome = OutcomeKind.REMEDIATED
+
+    def _missing_components(self, result: PricingState) -> list[tuple[str, str]]:
+        """Configured (managed) components whose extension name Azure's answer at Standard leaves out."""
+        if result.tier != "Standard":
+            return []
+        return [
+            (c.key, c.extension_name)
+            for c in self.settings.desired.components
+            if c.setting is not ComponentSetting.UNMANAGED and result.extension(c.extension_name) is None
+        ]
+
+    @staticmethod
+    def _names(key: str, extension_name: str) -> tuple[str, str, str]:
+        setting, extension_setting = component_setting_names(key)
+        return extension_name, setting, extension_setting
+
+    def _unknown_extension_error(
+        self, sub: str, observed: PricingState, target: PricingState, azure_said: str
+    ) -> EnforcementError:
+        """A 400 for an extension name: name the configured ones Azure does not list, and the settings to fix."""
+        candidates = [
+            (c.key, c.extension_name)
+            for c in self.settings.desired.components
+            if target.extension(c.extension_name) is not None and observed.extension(c.extension_name) is None
+        ]
+        named = [(k, n) for k, n in candidates if n.lower() in azure_said.lower()]
+        unknown = named or candidates
+        message = unknown_extension_message(
+            sub, [self._names(k, n) for k, n in unknown], [e.name for e in observed.extensions], azure_said
+        )
+        return EnforcementError(ErrorKind.UNKNOWN_EXTENSION, message + " Nothing was changed.")
+
+    @staticmethod
+    def _truthful_changes(
+        intended: list[FieldChange],
+        observed: PricingState,
+        target: PricingState,
+        first: PricingState,
+        final: PricingState,
+    ) -> list[FieldChange]:
+        """The intended changes, plus every extension Azure changed by itself (marked as such)."""
+        changes: list[FieldChange] = []
+        for change in intended:
+            if change.field == "pricingTier":
+                actual = final.tier
             else:
-                outcome.outcome = OutcomeKind.REMEDIATED
+                actual = _state_text(final, change.field.removeprefix("extensions."))
+            if actual != change.after.split(" ")[0]:
+                note = f"{actual} (asked for {change.after}; not applied)"
+                changes.append(FieldChange(change.field, change.before, note))
+            else:
+                changes.append(change)
+        seen = {c.field.lower() for c in changes}
+        names = [e.name for e in first.extensions] + [e.name for e in final.extensions]
+        for name in dict.fromkeys(names):
+            field = f"extensions.{name}"
+            before = _state_text(observed, name)
+            if field.lower() in seen:
+                continue
+            sent = target.extension(name)
+            by_azure = first.extension(name)
+            if sent is None and by_azure is not None and _state_text(first, name) != before:
+                after = _state_text(final, name)
+                if after == _state_text(first, name):
+                    text = f"{after} (turned on by Azure)" if by_azure.enabled else f"{after} (set by Azure)"
+                else:
+                    how = "on" if by_azure.enabled else "off"
+                    text = f"{after} (Azure turned it {how}; set back by a follow-up PUT)"
+                changes.append(FieldChange(field, before, text))
+                seen.add(field.lower())
+            elif _state_text(final, name) != before and _state_text(final, name) != _state_text(target, name):
+                changes.append(FieldChange(field, before, f"{_state_text(final, name)} (set by Azure)"))
+                seen.add(field.lower())
+        return changes

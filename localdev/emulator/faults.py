@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 ForbiddenScope = Literal["write", "all"]
+UnknownExtensionMode = Literal["reject", "drop"]
 
 
 @dataclass
@@ -37,6 +38,15 @@ class FaultConfig:
     - `resource_graph_quota`: queries allowed per `resource_graph_quota_window_seconds` (Resource Graph's
       per-user quota, 15 per 5 s by default in Azure); 0 leaves it unenforced. Every answer carries the
       `x-ms-user-quota-remaining` and `x-ms-user-quota-resets-after` headers; past the quota, 429.
+    - `throttle_every`: every k-th call (counted over all calls) answers 429 with Retry-After; sustained,
+      deterministic throttling. Our reading of ARM's token bucket: a steady share of calls is refused.
+    - `throttle_burst`: with `throttle_every`, a throttled subscription's next N-1 calls answer 429 too
+      (bursts of N consecutive 429s per subscription; our reading).
+    - `unknown_extensions`: what a PUT naming an extension the plan does not have gets: "reject" (400) or
+      "drop" (200, the name silently left out of the answer). No published source shows either: our reading.
+    - `put_hold_seconds`: a plan update holds the subscription's update slot this long, so an overlapping
+      PUT answers 409 "Another update operation is in progress" meanwhile (a slow update; our reading of
+      Terraform's note that the API processes one pricing update per subscription at a time).
     - `seed`: seeds the random draws (throttle, error, 500-or-503).
     """
 
@@ -55,6 +65,10 @@ class FaultConfig:
     resource_graph_lag_seconds: float = 0.0
     resource_graph_quota: int = 0
     resource_graph_quota_window_seconds: float = 5.0
+    throttle_every: int = 0
+    throttle_burst: int = 1
+    unknown_extensions: UnknownExtensionMode = "reject"
+    put_hold_seconds: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -64,6 +78,10 @@ class FaultConfig:
                 raise ValueError(f"{name} must be between 0 and 1, got {value}")
         if self.retry_after_seconds < 0:
             raise ValueError("retry_after_seconds must be >= 0")
+        if self.throttle_every < 0 or self.throttle_burst < 1 or self.put_hold_seconds < 0:
+            raise ValueError("throttle_every must be >= 0, throttle_burst >= 1 and put_hold_seconds >= 0")
+        if self.unknown_extensions not in ("reject", "drop"):
+            raise ValueError("unknown_extensions must be 'reject' or 'drop'")
         if self.latency_ms < 0 or self.resource_graph_lag_seconds < 0:
             raise ValueError("latency_ms and resource_graph_lag_seconds must be >= 0")
 

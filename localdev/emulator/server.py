@@ -281,6 +281,8 @@ class Emulator(RunsWhileEntered):
         self._graph_quota_exceeded = 0
         self._fault_lock = threading.Lock()
         self._puts_in_flight: set[str] = set()
+        self._throttle_counter = 0
+        self._burst_left: dict[str | None, int] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -516,11 +518,18 @@ class Emulator(RunsWhileEntered):
                 holds_put = self._begin_put(route.subscription_id)
             if faults.latency_ms > 0:
                 time.sleep(faults.latency_ms / 1000.0)
-            if self._take_forced_throttle(faults) or self._draws.hit(faults.throttle_fraction):
+            if (
+                self._take_forced_throttle(faults)
+                or self._sustained_throttle(route, faults)
+                or self._draws.hit(faults.throttle_fraction)
+            ):
                 raise self._throttled(route, faults)
             if self._draws.hit(faults.error_fraction):
                 raise self._server_error(route)
             reply = self._serve(route, _Call(method, split.path, query, body), faults, holds_put)
+            if holds_put and faults.put_hold_seconds > 0 and reply.status < 300:
+                # A slow plan update: the slot stays taken (overlapping PUTs get 409) until it settles.
+                time.sleep(faults.put_hold_seconds)
         except ArmError as err:
             reply = _Reply(err.status, err.body(), err.headers)
         finally:
@@ -539,6 +548,22 @@ class Emulator(RunsWhileEntered):
             if faults.throttle_next_calls <= 0:
                 return False
             faults.throttle_next_calls -= 1
+            return True
+
+    def _sustained_throttle(self, route: _Route, faults: FaultConfig) -> bool:
+        """Every k-th call answers 429, and then the same subscription's next N-1 calls too (our reading)."""
+        if faults.throttle_every <= 0:
+            return False
+        with self._fault_lock:
+            left = self._burst_left.get(route.subscription_id, 0)
+            if left > 0:
+                self._burst_left[route.subscription_id] = left - 1
+                return True
+            self._throttle_counter += 1
+            if self._throttle_counter % faults.throttle_every != 0:
+                return False
+            if faults.throttle_burst > 1:
+                self._burst_left[route.subscription_id] = faults.throttle_burst - 1
             return True
 
     def _begin_put(self, subscription_id: str) -> bool:
@@ -726,7 +751,8 @@ class Emulator(RunsWhileEntered):
         try:
             with record.lock:
                 previous = record.properties(plan)
-            apply_put(plan, previous, payload, arm_timestamp())  # validate before any conflict check
+            drop_unknown = faults.unknown_extensions == "drop"
+            apply_put(plan, previous, payload, arm_timestamp(), drop_unknown=drop_unknown)  # validate first
         except PricingValidationError as err:
             raise ArmError(400, err.code, err.message, target=err.target) from None
         conflict = ArmError(
@@ -742,7 +768,9 @@ class Emulator(RunsWhileEntered):
             raise conflict
         failures = faults.fail_extensions.get(sub_id)
         with record.lock:
-            result = apply_put(plan, record.properties(plan), payload, arm_timestamp(), failures)
+            result = apply_put(
+                plan, record.properties(plan), payload, arm_timestamp(), failures, drop_unknown=drop_unknown
+            )
             record.write(plan, result.stored, time.monotonic(), self._history_seconds())
         return _Reply(200, pricing_resource(sub_id, plan.name, result.response))
 

@@ -105,6 +105,26 @@ DEFAULT_PLANS: Final[tuple[PlanSpec, ...]] = (
 )
 
 
+# A component the enforcer has no setting for, as when Microsoft adds one to the plan. Our reading: like every
+# AI extension, a Standard PUT that leaves it out turns it on (PutPricingByName_example.json shows this for the
+# extensions of the plans it covers); at Free it is not listed.
+FUTURE_AI_EXTENSION: Final = "AIFutureComponent"
+
+
+def plans_with_future_component(plans: Mapping[str, PlanSpec] | None = None) -> dict[str, PlanSpec]:
+    """The catalogue with FUTURE_AI_EXTENSION added to the AI plan (default on when omitted)."""
+    catalogue = dict(plans) if plans is not None else default_plans()
+    ai = catalogue["AI"]
+    catalogue["AI"] = PlanSpec(
+        name=ai.name,
+        extensions=(*ai.extensions, ExtensionSpec(FUTURE_AI_EXTENSION, enabled_when_omitted=True)),
+        default_sub_plan=ai.default_sub_plan,
+        deprecated=ai.deprecated,
+        replaced_by=ai.replaced_by,
+    )
+    return catalogue
+
+
 def default_plans() -> dict[str, PlanSpec]:
     """A fresh, mutable catalogue keyed by plan name (tests may replace an entry)."""
     return {p.name: p for p in DEFAULT_PLANS}
@@ -187,7 +207,7 @@ class PutResult:
     response: dict[str, Any]  # what this PUT returns (operationStatus on extensions it acted on)
 
 
-def _requested_extensions(plan: PlanSpec, raw: object) -> dict[str, dict[str, Any]]:
+def _requested_extensions(plan: PlanSpec, raw: object, drop_unknown: bool = False) -> dict[str, dict[str, Any]]:
     if raw is None:
         return {}
     if not isinstance(raw, list):
@@ -199,6 +219,9 @@ def _requested_extensions(plan: PlanSpec, raw: object) -> dict[str, dict[str, An
                 "InvalidInput", "Each extension must be an object with a 'name'.", "extensions"
             )
         spec = plan.extension(item["name"])
+        if spec is None and drop_unknown:
+            # Our reading (no published source shows either way): the name is silently left out of the answer.
+            continue
         if spec is None:
             known = ", ".join(e.name for e in plan.extensions) or "none"
             raise PricingValidationError(
@@ -229,6 +252,8 @@ def apply_put(
     body: object,
     now: str,
     failures: Mapping[str, str] | None = None,
+    *,
+    drop_unknown: bool = False,
 ) -> PutResult:
     """ARM's PUT on a subscription-level pricing: the body replaces the pricing.
 
@@ -237,7 +262,8 @@ def apply_put(
     (PutPricingByName_example.json: a tier-only PUT enables them all). `additionalExtensionProperties`
     not given are kept from the previous state (PutPricingVMsByName_example.json). A Free PUT
     lists no extensions. `failures` (extension name -> message) marks extensions whose enablement
-    failed: they keep the asked value but carry operationStatus Failed.
+    failed: they keep the asked value but carry operationStatus Failed. An extension name the plan does
+    not have is refused with 400 (our reading), or with `drop_unknown` silently left out (also our reading).
     """
     if not isinstance(body, dict):
         raise PricingValidationError("InvalidInput", "The request body must be a JSON object.")
@@ -251,7 +277,7 @@ def apply_put(
             f"The pricingTier {props_in.get('pricingTier')!r} is invalid. Possible values: Free, Standard.",
             "pricingTier",
         )
-    requested = _requested_extensions(plan, props_in.get("extensions"))
+    requested = _requested_extensions(plan, props_in.get("extensions"), drop_unknown)
     enforce = "False"
     if "enforce" in props_in and props_in["enforce"] is not None:
         enforce_value = canonical_bool(props_in["enforce"])

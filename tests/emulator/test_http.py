@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -515,3 +516,25 @@ def test_resource_graph_unavailable_and_bad_requests(emulator, http):
     assert arg(http, emulator, [SUB], {"$skipToken": "%%%"}).status_code == 400
     assert arg(http, emulator, [SUB], {"resultFormat": "table"}).status_code == 400
     assert emulator.calls["resourcegraph.resources"] == 6
+
+
+def test_throttle_every_kth_call_with_bursts_per_subscription(emulator, http):
+    emulator.add_subscription(SUB)
+    emulator.faults = FaultConfig(throttle_every=3, throttle_burst=2, retry_after_seconds=0)
+    statuses = [http.get(pricing_url(emulator)).status_code for _ in range(7)]
+    # Every third counted call is throttled and followed by one more 429 for the same subscription
+    # (calls inside a burst are not counted).
+    assert statuses == [200, 200, 429, 429, 200, 200, 429]
+
+
+def test_a_slow_plan_update_holds_the_409_for_overlapping_puts(emulator, http):
+    emulator.add_subscription(SUB)
+    emulator.faults = FaultConfig(put_hold_seconds=0.5)
+    body = {"properties": {"pricingTier": "Standard"}}
+    first = threading.Thread(target=lambda: http.put(pricing_url(emulator), json=body))
+    first.start()
+    time.sleep(0.2)
+    second = requests.put(pricing_url(emulator), json=body, headers=dict(http.headers), timeout=10)
+    first.join()
+    assert second.status_code == 409
+    assert "Another update operation is in progress" in second.text

@@ -236,3 +236,17 @@ def test_fleet_component_off_and_no_extensions_and_free():
     assert ai_pricing_for("free", random.Random(1))["pricingTier"] == "Free"
     with pytest.raises(ValueError):
         ai_pricing_for("weird", random.Random(1))
+
+
+def test_unknown_extension_names_are_dropped_when_asked_and_the_future_component_comes_back_on():
+    from localdev.emulator.state import FUTURE_AI_EXTENSION, plans_with_future_component
+
+    ai = plans_with_future_component()["AI"]
+    body = {"properties": {"pricingTier": "Standard", "extensions": [{"name": "NoSuchThing", "isEnabled": "True"}]}}
+    with pytest.raises(PricingValidationError):
+        apply_put(ai, FREE, body, NOW)
+    result = apply_put(ai, FREE, body, NOW, drop_unknown=True)
+    names = {e["name"]: e["isEnabled"] for e in result.response["extensions"]}
+    assert "NoSuchThing" not in names
+    assert names[FUTURE_AI_EXTENSION] == "True"
+    assert "AIFutureComponent" not in {e.name for e in AI.extensions}  # the default catalogue is unchanged

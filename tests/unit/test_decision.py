@@ -165,3 +165,21 @@ def test_sub_plan_is_carried_over():
     result = decide(PricingState("Free", sub_plan="P1"), desired())
     assert result is not None
     assert result.target.sub_plan == "P1"
+
+
+def test_an_unlisted_extension_is_kept_by_default_and_turned_off_with_unlisted_off():
+    observed = PricingState(
+        "Standard",
+        (
+            ExtensionState("AIPromptEvidence", True),
+            ExtensionState("AIModelScanner", True),
+            ExtensionState("AIFutureComponent", True),
+        ),
+    )
+    assert decide(observed, desired()) is None
+    off = DesiredState(desired().components, unlisted_off=True)
+    remediation = decide(observed, off)
+    assert remediation is not None
+    assert remediation.changes == (FieldChange("extensions.AIFutureComponent", "True", "False"),)
+    assert remediation.target.extension("AIFutureComponent") == ExtensionState("AIFutureComponent", False)
+    assert remediation.target.extension("AIModelScanner") == ExtensionState("AIModelScanner", True)

@@ -172,3 +172,22 @@ def test_verbose_works_before_and_after_the_command(argv: list[str]):
 
     assert build_parser().parse_args(argv).verbose is True
     assert build_parser().parse_args(["status"]).verbose is False
+
+
+def test_unlisted_components_and_retry_deadlines():
+    settings = Settings.from_env({})
+    assert settings.desired.unlisted_off is False
+    assert (settings.arm_retry_deadline_seconds, settings.event_retry_deadline_seconds) == (120, 20)
+    settings = Settings.from_env(
+        {
+            "ENFORCER_UNLISTED_COMPONENTS": "OFF",
+            "ENFORCER_ARM_RETRY_DEADLINE_SECONDS": "300",
+            "ENFORCER_EVENT_RETRY_DEADLINE_SECONDS": "15",
+        }
+    )
+    assert settings.desired.unlisted_off is True
+    assert (settings.arm_retry_deadline_seconds, settings.event_retry_deadline_seconds) == (300, 15)
+    with pytest.raises(ConfigError, match="ENFORCER_EVENT_RETRY_DEADLINE_SECONDS"):
+        Settings.from_env({"ENFORCER_EVENT_RETRY_DEADLINE_SECONDS": "60"})
+    with pytest.raises(ConfigError, match="ENFORCER_UNLISTED_COMPONENTS"):
+        Settings.from_env({"ENFORCER_UNLISTED_COMPONENTS": "drop"})
