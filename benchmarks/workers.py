@@ -75,6 +75,10 @@ def sweep_child(conn: Connection, url: str, concurrency: int, storage: str | Non
             "rss_mb": _peak_rss_mb(),
             "summary": result.summary.to_dict(),
             "timings": result.timings,
+            # Table operations sent (transactions, single writes, query pages) and rows written.
+            "table_operations": audit.operations if audit is not None else 0,
+            "rows_written": audit.rows_written if audit is not None else 0,
+            "history_rows": sum(1 for o in result.outcomes if o.outcome.needs_attention or o.new_subscription),
         }
     )
 

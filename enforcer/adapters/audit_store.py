@@ -79,6 +79,7 @@ class AuditStore(ClosesOnExit):
         self.runs_table = runs_table
         # Table operations sent (transactions, single writes, query pages): `make bench` reports them.
         self.operations = 0
+        self.rows_written = 0
 
     @property
     def tables(self) -> TableConnection:
@@ -113,6 +114,7 @@ class AuditStore(ClosesOnExit):
 
         def write(client: TableClient) -> None:
             self.operations += 1
+            self.rows_written += len(entities)
             if len(entities) == 1 and op == "upsert":
                 # A lone record needs no transaction; a plain upsert costs less than half the client CPU.
                 client.upsert_entity(entities[0], mode=mode)

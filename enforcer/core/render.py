@@ -94,13 +94,14 @@ def render_status(records: Sequence[AuditRecord], as_json: bool) -> str:
         return json.dumps([r.to_dict() for r in ordered], indent=2, ensure_ascii=False)
     if not ordered:
         return "No audit records yet."
-    header = ("OUTCOME", "SUBSCRIPTION", "ID", "WHEN", "BEFORE -> AFTER", "DETAIL")
+    header = ("OUTCOME", "SUBSCRIPTION", "ID", "VERIFIED", "LAST CHANGE", "BEFORE -> AFTER", "DETAIL")
     rows = [
         (
             r.outcome,
             r.subscription_name or "-",
             r.subscription_id,
-            r.started_at or r.recorded_at,
+            r.last_verified or r.started_at or r.recorded_at,
+            f"{r.last_changed} by {r.last_change_trigger}" if r.last_changed else "-",
             f"{state_text(_pricing(r.before_dict()))} -> {state_text(_pricing(r.after_dict()))}",
             _detail(r) + (f" [notification: {r.notification}]" if r.notification else ""),
         )

@@ -55,9 +55,13 @@ def _previous_resume_point(services: Services, dry_run: bool, notes: list[str]) 
 
 
 def _full_listing_due(services: Services, now: datetime) -> bool:
+    """Whether this sweep also lists the subscriptions API. The last listing's time is a marker in the runs table;
+    without an audit store there is nothing to remember it by, so only `ENFORCER_FULL_LISTING_MINUTES=0` lists."""
     minutes = services.settings.full_listing_minutes
-    if minutes == 0 or services.audit is None:
+    if minutes == 0:
         return True
+    if services.audit is None:
+        return False
     try:
         last = services.audit.marker(FULL_LISTING_MARKER)
     except Exception:  # unknown: list, which is always correct
