@@ -119,6 +119,12 @@ param sweepTimeBudgetSeconds int = 480
 @description('ENFORCER_RESOURCE_GRAPH: `on` asks Azure Resource Graph for candidates first; `off` GETs each subscription.')
 param resourceGraph string = 'on'
 
+// Source: enforcer/core/settings.py (Settings.from_env accepts 0 to 168)
+@minValue(0)
+@maxValue(168)
+@description('ENFORCER_HEARTBEAT_HOURS: hours between Teams heartbeats after sweeps that changed nothing; 0 turns them off.')
+param heartbeatHours int = 24
+
 // ---------------------------------------------------------------------------------------------------
 // Scope of enforcement and permissions
 // ---------------------------------------------------------------------------------------------------
@@ -225,6 +231,7 @@ var enforcerAppSettings = {
   ENFORCER_SWEEP_CONCURRENCY: string(sweepConcurrency)
   ENFORCER_SWEEP_TIME_BUDGET_SECONDS: string(sweepTimeBudgetSeconds)
   ENFORCER_RESOURCE_GRAPH: resourceGraph
+  ENFORCER_HEARTBEAT_HOURS: string(heartbeatHours)
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -103,6 +103,12 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "on",
         "`on`: the sweep asks Azure Resource Graph for candidates first; `off`: one GET per subscription.",
     ),
+    SettingSpec(
+        "ENFORCER_HEARTBEAT_HOURS",
+        "24",
+        'Hours between Teams heartbeats ("all N compliant, checked at …") after sweeps that changed nothing; '
+        "`0` turns them off (0-168).",
+    ),
 )
 
 _COMPONENTS: Final = (
@@ -192,6 +198,7 @@ class Settings:
     sweep_concurrency: int = 16
     sweep_time_budget_seconds: int = 480
     use_resource_graph: bool = True
+    heartbeat_hours: int = 24
 
     def for_dry_run(self, dry_run: bool) -> Settings:
         """`--dry-run`: audit mode (decide and report, never write), whatever ENFORCER_MODE says."""
@@ -249,4 +256,5 @@ class Settings:
             sweep_concurrency=_int(env, "ENFORCER_SWEEP_CONCURRENCY", 1, 256),
             sweep_time_budget_seconds=_int(env, "ENFORCER_SWEEP_TIME_BUDGET_SECONDS", 10, 3600),
             use_resource_graph=resource_graph == "on",
+            heartbeat_hours=_int(env, "ENFORCER_HEARTBEAT_HOURS", 0, 168),
         )

@@ -8,7 +8,16 @@ from dataclasses import dataclass, field
 
 from enforcer.core.settings import Settings
 from enforcer.usecases.enforce import Enforcer
-from enforcer.usecases.ports import AuditLog, Inventory, Notifier, PricingGateway, PricingIndex
+from enforcer.usecases.ports import (
+    AuditLog,
+    Inventory,
+    Metrics,
+    NoMetrics,
+    Notifier,
+    OutboxGauge,
+    PricingGateway,
+    PricingIndex,
+)
 
 
 class RecentEvents:
@@ -40,6 +49,8 @@ class Services:
     resource_graph: PricingIndex | None = None
     inventory: Inventory | None = None
     recent_events: RecentEvents = field(default_factory=RecentEvents)
+    metrics: Metrics = field(default_factory=NoMetrics)
+    outbox: OutboxGauge | None = None  # no outbox yet (see ports.OutboxGauge)
 
     def close(self) -> None:
         """Close every client; the pricing gateway last, since Resource Graph shares its HTTP session."""

@@ -18,6 +18,7 @@ from enforcer.core.models import (
 )
 from enforcer.core.sweep_plan import resume_point
 from enforcer.usecases.enforce import Enforcer
+from enforcer.usecases.health import after_sweep
 from enforcer.usecases.ports import Inventory, PricingIndex
 from enforcer.usecases.record import new_run_id
 from enforcer.usecases.services import Services
@@ -139,6 +140,7 @@ def sweep(
             o.notification = f"digest: {result}"
         if services.audit is not None:
             services.audit.record_outcomes(notify)
+    after_sweep(services, summary, outcomes, dry_run=dry_run)  # metrics, and the heartbeat when nothing changed
     timings["records"] = clock() - records_started
     logger.info(
         "sweep %s: %d subscription(s) in %.1f s (%s), counts=%s arm_calls=%s complete=%s",
