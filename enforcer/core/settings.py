@@ -106,8 +106,8 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
     SettingSpec(
         "ENFORCER_HEARTBEAT_HOURS",
         "24",
-        'Hours between Teams heartbeats ("all N compliant, checked at …") after sweeps that changed nothing; '
-        "`0` turns them off (0-168).",
+        'Hours between Teams heartbeats ("All N subscription(s) compliant, checked at …") after sweeps that changed '
+        "nothing; `0` turns them off (0-168). Needs the audit store: the last heartbeat is read from the runs table.",
     ),
 )
 
