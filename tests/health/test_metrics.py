@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import uuid
@@ -118,10 +119,17 @@ def test_import_function_app_stays_under_a_second_and_loads_no_telemetry():
     code = (
         "import sys, time; t = time.perf_counter(); import function_app; "
         "print(time.perf_counter() - t); "
-        "print(any(m.startswith(('opentelemetry', 'azure.monitor')) for m in sys.modules))"
+        "telemetry = ('opentelemetry', 'azure.monitor'); "
+        "print(any(m.startswith(telemetry) for m in sys.modules)); "
+        # The worker's services, built as on the first invocation (no network call at build time).
+        "from handlers import runtime; services = runtime.services(); "
+        "print(type(services.metrics).__name__, any(m.startswith(telemetry) for m in sys.modules))"
     )
-    env = {k: v for k, v in __import__("os").environ.items() if k != telemetry.CONNECTION_STRING}
+    env = {k: v for k, v in os.environ.items() if k != telemetry.CONNECTION_STRING and not k.startswith("ENFORCER_")}
+    env["ENFORCER_STORAGE"] = "UseDevelopmentStorage=true"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True, env=env)
-    seconds, loaded = out.stdout.split()
+    seconds, loaded_at_import, metrics, loaded_after_build = out.stdout.split()
     assert float(seconds) < 1.0, f"import function_app took {float(seconds):.2f} s"
-    assert loaded == "False"
+    assert loaded_at_import == "False"
+    # Without a connection string: the no-op port, and neither OpenTelemetry nor the distro is ever imported.
+    assert (metrics, loaded_after_build) == ("NoMetrics", "False")
