@@ -66,7 +66,8 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
   }
 }
 
-// One rule per condition; each fires when its query returns a row (Count > 0).
+// One rule per condition; each fires when its query returns a row (Count > 0). Sweeps are the timer's (kind
+// "sweep"): a CLI dry run ("sweep-dry-run") writes nothing, so it does not count.
 var rules = [
   {
     name: 'alert-enforcer-no-sweep-${resourceToken}'
@@ -74,7 +75,7 @@ var rules = [
     description: 'No drift sweep finished within 3 schedule intervals: enforcement has stopped. Run `python -m enforcer health` and check that drift_sweep is enabled, the identity keeps its roles and the storage account is reachable.'
     severity: 1
     // An empty window counts as missed: max() over no rows is null.
-    query: 'customMetrics\n| where name == "enforcer.sweeps"\n| summarize last_sweep = max(timestamp)\n| where isnull(last_sweep) or last_sweep < ago(${missedSweepMinutes}m)'
+    query: 'customMetrics\n| where name == "enforcer.sweeps" and tostring(customDimensions.kind) == "sweep"\n| summarize last_sweep = max(timestamp)\n| where isnull(last_sweep) or last_sweep < ago(${missedSweepMinutes}m)'
     // Look back far enough to see the last sweep even when the schedule is long.
     overrideQueryTimeRange: 'P2D'
   }
@@ -84,7 +85,7 @@ var rules = [
     description: 'A sweep failed on more subscriptions than the threshold: often a lost role or a changed storage firewall. See `python -m enforcer status` for each error and what to do.'
     severity: 2
     // A histogram: one row per sweep, in the export interval the sweep ended in; valueMax is its failures.
-    query: 'customMetrics\n| where name == "enforcer.sweep.failures"\n| where valueMax > ${sweepFailureThreshold}'
+    query: 'customMetrics\n| where name == "enforcer.sweep.failures" and tostring(customDimensions.kind) == "sweep"\n| where valueMax > ${sweepFailureThreshold}'
     overrideQueryTimeRange: ''
   }
   {

@@ -57,6 +57,8 @@ def test_the_log_alert_rules_query_the_metrics_the_code_exports():
     queries = rule_queries()
     assert len(queries) == 3
     by_metric = {re.search(r'name == "([^"]+)"', q).group(1): q for q in queries.values()}  # type: ignore[union-attr]
+    for metric in (telemetry.SWEEPS, telemetry.SWEEP_FAILURES):  # the timer's sweeps, not CLI dry runs
+        assert 'tostring(customDimensions.kind) == "sweep"' in by_metric[metric]
     assert set(by_metric) == {telemetry.SWEEPS, telemetry.SWEEP_FAILURES, telemetry.OUTBOX_OLDEST_AGE}
     # No completed sweep within 3 x the schedule: an empty window counts as missed.
     assert "isnull(last_sweep) or last_sweep < ago(${missedSweepMinutes}m)" in by_metric[telemetry.SWEEPS]

@@ -10,6 +10,7 @@ import pytest
 from enforcer.core.health import HealthInput, OutboxDepth, assess, render_health, schedule_interval
 from enforcer.core.heartbeat import heartbeat_card, heartbeat_due, heartbeat_text, is_quiet
 from enforcer.core.models import Mode, RunSummary
+from enforcer.core.settings import ConfigError, Settings
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 MAX_AGE = timedelta(minutes=45)
@@ -131,3 +132,11 @@ def test_heartbeat_rules():
     card = heartbeat_card(quiet, text)
     assert card["version"] == "1.4"
     assert text in json.dumps(card)
+
+
+def test_the_heartbeat_setting_is_validated():
+    assert Settings.from_env({}).heartbeat_hours == 24
+    assert Settings.from_env({"ENFORCER_HEARTBEAT_HOURS": "0"}).heartbeat_hours == 0
+    for bad in ("-1", "169", "daily"):
+        with pytest.raises(ConfigError, match="ENFORCER_HEARTBEAT_HOURS"):
+            Settings.from_env({"ENFORCER_HEARTBEAT_HOURS": bad})
