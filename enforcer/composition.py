@@ -11,7 +11,7 @@ from enforcer.adapters.arm import ArmGateway, RetrySettings
 from enforcer.adapters.redact import install_redaction
 from enforcer.core.settings import ConfigError, Settings
 from enforcer.usecases.enforce import Enforcer
-from enforcer.usecases.ports import AuditLog, Notifier, PricingIndex
+from enforcer.usecases.ports import AuditLog, Metrics, NoMetrics, Notifier, PricingIndex
 from enforcer.usecases.services import Services
 
 logger = logging.getLogger(__name__)
@@ -62,6 +62,13 @@ def _audit_and_notifier(settings: Settings) -> tuple[AuditLog | None, Notifier |
     return audit, notifier
 
 
+def metrics_from_env() -> Metrics:
+    """OpenTelemetry metrics when APPLICATIONINSIGHTS_CONNECTION_STRING is set; otherwise nothing is measured."""
+    from enforcer.adapters import telemetry
+
+    return telemetry.OtelMetrics() if telemetry.configure_azure_monitor_from_env() else NoMetrics()
+
+
 def build_cli_services(settings: Settings, *, arm: ArmGateway | None = None) -> Services:
     """The CLI may run without an audit store, but says so loudly."""
     audit, notifier = _audit_and_notifier(settings)
@@ -70,7 +77,9 @@ def build_cli_services(settings: Settings, *, arm: ArmGateway | None = None) -> 
             "ENFORCER_STORAGE is not set: decisions are NOT written to the audit log. "
             "Set it to a Table storage connection string or account URL to keep an audit trail."
         )
-    return build_services(settings, arm=arm, audit=audit, notifier=notifier)
+    services = build_services(settings, arm=arm, audit=audit, notifier=notifier)
+    services.metrics = metrics_from_env()
+    return services
 
 
 def build_app_services(settings: Settings) -> Services:
@@ -81,4 +90,6 @@ def build_app_services(settings: Settings) -> Services:
             "string): every decision is recorded in the audit log before anything else happens"
         )
     audit, notifier = _audit_and_notifier(settings)
-    return build_services(settings, audit=audit, notifier=notifier)
+    services = build_services(settings, audit=audit, notifier=notifier)
+    services.metrics = metrics_from_env()
+    return services

@@ -49,6 +49,12 @@ param existingResourceEventsTopicIds object = {}
 @description('Extra policy definition ids whose NonCompliant states count as a new subscription (ENFORCER_POLICY_DEFINITION_IDS).')
 param extraPolicyDefinitionIds array = []
 
+// DeadLetteredCount is a count of events, aggregated as Total.
+// Source: https://learn.microsoft.com/azure/event-grid/monitor-push-reference
+@minValue(0)
+@description('Alert when more events than this are dead-lettered within an hour, per event subscription (ENFORCER_ALERT_DEAD_LETTER_THRESHOLD).')
+param deadLetterAlertThreshold int = 0
+
 var tags = {
   'azd-env-name': environmentName
   application: 'defender-ai-enforcer'
@@ -82,6 +88,9 @@ var deadLetterStorageAccountId = resourceId(subscription().subscriptionId, hosti
 // A system topic may be shared with other azd environments (each reuses the one topic of a source), so our
 // event subscriptions on system topics carry the function app's name: one per deployment, none overwritten.
 var systemTopicSubscriptionPrefix = functionAppName
+
+// The action group main.bicep creates (modules/alerts.bicep), named after the function app.
+var alertActionGroupId = resourceId(subscription().subscriptionId, hostingResourceGroupName, 'Microsoft.Insights/actionGroups', 'ag-${functionAppName}')
 
 // Resource ids /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.EventGrid/systemTopics/<name>:
 // split on '/', index 2 is the subscription, 4 the resource group, 8 the topic name.
@@ -144,6 +153,8 @@ module aiAccountSubscriptions 'modules/event-subscription.bicep' = [for (subscri
     eventDeliverySchema: 'EventGridSchema'
     deadLetterStorageAccountId: deadLetterStorageAccountId
     deadLetterContainerName: deadLetterContainerName
+    deadLetterAlertActionGroupId: alertActionGroupId
+    deadLetterAlertThreshold: deadLetterAlertThreshold
     deadLetterWithIdentity: false
   }
   dependsOn: [
@@ -166,6 +177,8 @@ module vendingSubscription 'modules/event-subscription.bicep' = {
     eventDeliverySchema: 'CloudEventSchemaV1_0'
     deadLetterStorageAccountId: deadLetterStorageAccountId
     deadLetterContainerName: deadLetterContainerName
+    deadLetterAlertActionGroupId: alertActionGroupId
+    deadLetterAlertThreshold: deadLetterAlertThreshold
     deadLetterWithIdentity: true
   }
 }
@@ -189,6 +202,8 @@ module policySubscription 'modules/event-subscription.bicep' = if (!empty(manage
     eventDeliverySchema: 'CloudEventSchemaV1_0'
     deadLetterStorageAccountId: deadLetterStorageAccountId
     deadLetterContainerName: deadLetterContainerName
+    deadLetterAlertActionGroupId: alertActionGroupId
+    deadLetterAlertThreshold: deadLetterAlertThreshold
     deadLetterWithIdentity: false
   }
   dependsOn: [

@@ -151,6 +151,12 @@ param armRetryDeadlineSeconds int = 120
 @description('ENFORCER_EVENT_RETRY_DEADLINE_SECONDS: seconds one event\'s enforcement keeps retrying throttling (Event Grid waits 30 s).')
 param eventRetryDeadlineSeconds int = 20
 
+// Source: enforcer/core/settings.py (Settings.from_env accepts 0 to 168)
+@minValue(0)
+@maxValue(168)
+@description('ENFORCER_HEARTBEAT_HOURS: hours between Teams heartbeats after sweeps that changed nothing; 0 turns them off.')
+param heartbeatHours int = 24
+
 // ---------------------------------------------------------------------------------------------------
 // Scope of enforcement and permissions
 // ---------------------------------------------------------------------------------------------------
@@ -199,6 +205,32 @@ param maximumInstanceCount int = 40
 ])
 @description('Flex Consumption instance memory (MB).')
 param instanceMemoryMB int = 2048
+
+// ---------------------------------------------------------------------------------------------------
+// Alerts (modules/alerts.bicep): who watches the enforcer
+// ---------------------------------------------------------------------------------------------------
+
+@description('Comma-separated email addresses that receive the alerts (ENFORCER_ALERT_EMAILS).')
+param alertEmailAddresses string = ''
+
+@description('Also post alerts to the Teams webhook URL (Azure Monitor common alert schema; see README).')
+param alertsToTeams bool = false
+
+// Keep in step with sweepSchedule: tests/infra/test_bicep_alerts.py checks the defaults agree.
+// Source: enforcer/core/health.py (schedule_interval; health and the alert allow MISSED_INTERVALS = 3 of them)
+@minValue(1)
+@description('Interval of ENFORCER_SWEEP_SCHEDULE in minutes; the no-sweep alert fires after 3 intervals without a sweep.')
+param sweepIntervalMinutes int = 5
+
+// Source: enforcer/adapters/telemetry.py (enforcer.sweep.failures counts subscriptions: never negative)
+@minValue(0)
+@description('Alert when more subscriptions than this fail in one sweep.')
+param sweepFailureAlertThreshold int = 5
+
+// Source: enforcer/core/health.py (OUTBOX_MAX_AGE, one hour, is what `health` allows; the alert defaults to it)
+@minValue(1)
+@description('Alert when a Teams card has waited in the outbox longer than this many minutes.')
+param outboxAlertMinutes int = 60
 
 // ---------------------------------------------------------------------------------------------------
 // Names
@@ -262,6 +294,7 @@ var enforcerAppSettings = {
   ENFORCER_UNLISTED_COMPONENTS: unlistedComponents
   ENFORCER_ARM_RETRY_DEADLINE_SECONDS: string(armRetryDeadlineSeconds)
   ENFORCER_EVENT_RETRY_DEADLINE_SECONDS: string(eventRetryDeadlineSeconds)
+  ENFORCER_HEARTBEAT_HOURS: string(heartbeatHours)
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -303,6 +336,25 @@ module topics 'modules/topics.bicep' = {
     location: location
     tags: tags
     vendingTopicName: vendingTopicName
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'enforcer-alerts'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    resourceToken: resourceToken
+    // events.bicep derives the same name for the dead-letter alerts.
+    actionGroupName: 'ag-${functionAppName}'
+    applicationInsightsName: app.outputs.applicationInsightsName
+    alertEmailAddresses: empty(alertEmailAddresses) ? [] : split(replace(alertEmailAddresses, ' ', ''), ',')
+    alertsToTeams: alertsToTeams
+    teamsWebhookUrl: teamsWebhookUrl
+    sweepIntervalMinutes: sweepIntervalMinutes
+    sweepFailureThreshold: sweepFailureAlertThreshold
+    outboxMaxAgeMinutes: outboxAlertMinutes
   }
 }
 
@@ -359,3 +411,4 @@ output ENFORCER_POLICY_TOPIC_NAME string = empty(managementGroupId) ? '' : polic
 output ENFORCER_EVENTS_RESOURCE_GROUP string = eventsResourceGroupName
 output ENFORCER_RESOURCE_EVENTS_TOPIC_NAME string = resourceEventsTopicName
 output ENFORCER_PRICING_ROLE string = pricingRole
+output ENFORCER_ALERT_ACTION_GROUP_ID string = alerts.outputs.actionGroupId

@@ -33,6 +33,7 @@ from azure.core.rest import HttpRequest
 from enforcer.adapters.closing import ClosesOnExit
 from enforcer.adapters.redact import install_redaction
 from enforcer.core.cards import digest_card, needs_digest, outcome_card, serialize_message, teams_message
+from enforcer.core.heartbeat import heartbeat_card
 from enforcer.core.models import Outcome, OutcomeKind, RunSummary
 from enforcer.core.settings import ConfigError, Settings, is_loopback_host
 
@@ -238,6 +239,10 @@ class TeamsNotifier(ClosesOnExit):
         if not counted:
             return NOT_NEEDED
         return self.post(digest_card(summary, outcomes), f"{summary.kind} run {summary.run_id}")
+
+    def notify_heartbeat(self, summary: RunSummary, text: str) -> str:
+        """The "all compliant" card (enforcer/core/heartbeat.py); the use case decides when."""
+        return self.post(heartbeat_card(summary, text), f"heartbeat after {summary.kind} run {summary.run_id}")
 
     def close(self) -> None:
         with self._lock:

@@ -27,6 +27,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     _register_status(commands)
     _register_events(commands)
     _register_sweep(commands)
+    from enforcer.cli import health
+
+    health.register(commands)
 
 
 def _register_sweep(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,4 +1,4 @@
-"""`python -m enforcer`: enforce, status, handle-event, publish-subscription-created, sweep.
+"""`python -m enforcer`: enforce, status, handle-event, publish-subscription-created, sweep, health.
 
 The local stand-ins (ARM emulator, demo) are not deployed; they run as `python -m localdev`."""
 

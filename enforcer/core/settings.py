@@ -141,6 +141,12 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "400",
         "History rows older than this many days are deleted (in batches, once a day, within a sweep's time budget).",
     ),
+    SettingSpec(
+        "ENFORCER_HEARTBEAT_HOURS",
+        "24",
+        'Hours between Teams heartbeats ("All N subscription(s) compliant, checked at …") after sweeps that changed '
+        "nothing; `0` turns them off (0-168). Needs the audit store: the last heartbeat is read from the runs table.",
+    ),
 )
 
 _COMPONENTS: Final = (
@@ -353,6 +359,7 @@ class Settings:
     audit_retention_days: int = 400
     arm_retry_deadline_seconds: float = 120.0
     event_retry_deadline_seconds: float = 20.0
+    heartbeat_hours: int = 24
 
     def for_dry_run(self, dry_run: bool) -> Settings:
         """`--dry-run`: audit mode (decide and report, never write), whatever ENFORCER_MODE says."""
@@ -419,4 +426,5 @@ class Settings:
             audit_retention_days=_int(env, "ENFORCER_AUDIT_RETENTION_DAYS", 1, 3650),
             arm_retry_deadline_seconds=_int(env, "ENFORCER_ARM_RETRY_DEADLINE_SECONDS", 5, 3600),
             event_retry_deadline_seconds=_int(env, "ENFORCER_EVENT_RETRY_DEADLINE_SECONDS", 5, 25),
+            heartbeat_hours=_int(env, "ENFORCER_HEARTBEAT_HOURS", 0, 168),
         )

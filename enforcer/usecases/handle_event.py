@@ -6,6 +6,7 @@ Both the functions (handlers/events.py) and `python -m enforcer handle-event` ru
 from __future__ import annotations
 
 import logging
+import time
 
 from enforcer.core.events import EnforceRequest, Route, parse_event
 from enforcer.core.models import Outcome, OutcomeKind, Trigger, utc_now_iso
@@ -28,6 +29,13 @@ def _duplicate_of(services: Services, request: EnforceRequest) -> str | None:
 
 def handle_event(raw: object, route: Route, services: Services) -> Outcome:
     """Handle one event in either schema. Raises only when the audit store cannot be written (so it is retried)."""
+    started = time.perf_counter()
+    outcome = _handle_event(raw, route, services)
+    services.metrics.record_event([outcome], time.perf_counter() - started)
+    return outcome
+
+
+def _handle_event(raw: object, route: Route, services: Services) -> Outcome:
     parsed = parse_event(raw, route, services.settings.extra_policy_definition_ids)
     if not isinstance(parsed, EnforceRequest):
         logger.info(

@@ -7,7 +7,7 @@ any object with these methods, but adapters are tested against the emulator and 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from enforcer.core.models import (
     InventoryRows,
@@ -19,6 +19,7 @@ from enforcer.core.models import (
 )
 
 if TYPE_CHECKING:
+    from enforcer.core.health import OutboxDepth
     from enforcer.core.records import AuditRecord
 
 
@@ -74,3 +75,39 @@ class PricingIndex(Protocol):
 
     def inventory(self, subscription_ids: Sequence[str] | None = None) -> InventoryRows: ...
     def close(self) -> None: ...
+
+
+class Metrics(Protocol):
+    """Telemetry of the enforcer itself (OpenTelemetry through Azure Monitor when configured), so that a
+    stopped or failing enforcer raises an alert. Implementations never raise: telemetry must not fail a run."""
+
+    def record_sweep(self, summary: RunSummary, outcomes: Sequence[Outcome]) -> None: ...
+    def record_event(self, outcomes: Sequence[Outcome], seconds: float) -> None: ...
+    def record_outbox(self, depth: OutboxDepth) -> None: ...
+
+
+class NoMetrics:
+    """The default: nothing measured, nothing sent."""
+
+    def record_sweep(self, summary: RunSummary, outcomes: Sequence[Outcome]) -> None:
+        return None
+
+    def record_event(self, outcomes: Sequence[Outcome], seconds: float) -> None:
+        return None
+
+    def record_outbox(self, depth: OutboxDepth) -> None:
+        return None
+
+
+@runtime_checkable
+class OutboxGauge(Protocol):
+    """Cards waiting to be posted to Teams. No outbox exists yet: a durable one (issue 12) fills this port."""
+
+    def depth(self) -> OutboxDepth: ...
+
+
+@runtime_checkable
+class HeartbeatSender(Protocol):
+    """A notifier that can say "all compliant" (the Teams notifier does)."""
+
+    def notify_heartbeat(self, summary: RunSummary, text: str) -> str: ...

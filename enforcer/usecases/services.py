@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 
 from enforcer.core.settings import Settings
 from enforcer.usecases.enforce import Enforcer
-from enforcer.usecases.ports import AuditLog, Notifier, PricingGateway, PricingIndex
+from enforcer.usecases.ports import (
+    AuditLog,
+    Metrics,
+    NoMetrics,
+    Notifier,
+    OutboxGauge,
+    PricingGateway,
+    PricingIndex,
+)
 
 
 class RecentEvents:
@@ -39,6 +47,10 @@ class Services:
     notifier: Notifier | None = None
     resource_graph: PricingIndex | None = None
     recent_events: RecentEvents = field(default_factory=RecentEvents)
+    # What this process remembers from one sweep to the next (the last full listing, when there is no audit store).
+    sweep_memory: dict[str, str] = field(default_factory=dict)
+    metrics: Metrics = field(default_factory=NoMetrics)
+    outbox: OutboxGauge | None = None  # no outbox yet (see ports.OutboxGauge)
 
     def close(self) -> None:
         """Close every client; the pricing gateway last, since Resource Graph shares its HTTP session."""

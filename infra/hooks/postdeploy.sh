@@ -78,4 +78,5 @@ az deployment sub create \
                  resourceEventsTopicName="$ENFORCER_RESOURCE_EVENTS_TOPIC_NAME" \
                  existingResourceEventsTopicIds="$existing_resource_topics" \
                  extraPolicyDefinitionIds="$(csv_to_json "${ENFORCER_POLICY_DEFINITION_IDS:-}")" \
+                 deadLetterAlertThreshold="${ENFORCER_ALERT_DEAD_LETTER_THRESHOLD:-0}" \
     --only-show-errors --output none

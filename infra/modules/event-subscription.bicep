@@ -50,6 +50,12 @@ param deadLetterContainerName string
 @description('Dead-letter with the topic\'s managed identity (regional topics only; global system topics have none).')
 param deadLetterWithIdentity bool = false
 
+@description('Action group alerted when this subscription dead-letters events (alerts.bicep); empty: no alert.')
+param deadLetterAlertActionGroupId string = ''
+
+@description('Alert when more events than this are dead-lettered within an hour.')
+param deadLetterAlertThreshold int = 0
+
 resource functionApp 'Microsoft.Web/sites@2024-04-01' existing = {
   name: functionAppName
   scope: resourceGroup(functionAppSubscriptionId, functionAppResourceGroup)
@@ -135,4 +141,20 @@ resource customTopicSubscription 'Microsoft.EventGrid/topics/eventSubscriptions@
     deadLetterDestination: deadLetterWithIdentity ? null : deadLetterDestination
     deadLetterWithResourceIdentity: deadLetterWithIdentity ? deadLetterWithTopicIdentity : null
   }
+}
+
+// Dead-lettered events mean the function refused or missed them for 24 hours: someone must look.
+module deadLetterAlert 'dead-letter-alert.bicep' = if (!empty(deadLetterAlertActionGroupId)) {
+  name: 'alert-${take(uniqueString(subscriptionName, topicName), 8)}'
+  params: {
+    topicKind: topicKind
+    topicName: topicName
+    subscriptionName: subscriptionName
+    actionGroupId: deadLetterAlertActionGroupId
+    threshold: deadLetterAlertThreshold
+  }
+  dependsOn: [
+    systemTopicSubscription
+    customTopicSubscription
+  ]
 }

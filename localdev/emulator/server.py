@@ -860,8 +860,10 @@ class Emulator(RunsWhileEntered):
             if not has_pricing and inventory is None:
                 continue
             with record.lock:
-                if record.state == "Deleted":
+                # Our reading: `resourcecontainers` lists a subscription in any state; a deleted one has no pricing.
+                if record.state == "Deleted" and inventory is None:
                     continue
+                has_pricing = has_pricing and record.state != "Deleted"
                 props = record.properties_as_of(plan, moment) if has_pricing else None
                 row: dict[str, Any] = {"subscriptionId": record.subscription_id}
                 if inventory is not None:

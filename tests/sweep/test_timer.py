@@ -53,13 +53,21 @@ def test_past_due_timer_sweeps_the_fleet_records_the_run_and_sends_one_digest(em
 
     assert stack["audit"].latest_run("sweep").counts == {"compliant": len(fleet)}
     assert emulator.calls["pricings.put"] == len(drifted)
-    assert len(stack["sink"].accepted) == 1  # nothing changed: no second card
+    # Nothing changed: no digest, but the day's heartbeat (ENFORCER_HEARTBEAT_HOURS, 24 by default).
+    assert len(stack["sink"].accepted) == 2
+    assert f"All {len(fleet)} subscription(s) compliant, checked at" in json.dumps(stack["sink"].accepted[1])
+    assert stack["audit"].latest_run("heartbeat") is not None
+
+    drift_sweep(TimerRequest(past_due=False))
+
+    assert len(stack["sink"].accepted) == 2  # at most one heartbeat a day: the runs table remembers the last
 
 
 def test_a_new_subscription_is_reported_as_new_in_the_digest(emulator, stack, drift_sweep):
     emulator.seed_fleet(5, drift_fraction=0.0, seed=29)
-    drift_sweep(TimerRequest())  # the baseline
-    assert stack["sink"].accepted == []
+    drift_sweep(TimerRequest())  # the baseline: nothing changed, so only the heartbeat
+    (heartbeat,) = stack["sink"].accepted
+    assert "All 5 subscription(s) compliant" in json.dumps(heartbeat)
 
     new = str(uuid.uuid4())
     emulator.add_subscription(new, display_name="vended-today")
@@ -68,5 +76,5 @@ def test_a_new_subscription_is_reported_as_new_in_the_digest(emulator, stack, dr
     run = stack["audit"].latest_run("sweep")
     assert run.new_subscriptions == 1
     assert stack["audit"].history(new)[0].new_subscription is True
-    (card,) = stack["sink"].accepted
-    assert "New subscriptions" in json.dumps(card)
+    assert len(stack["sink"].accepted) == 2
+    assert "New subscriptions" in json.dumps(stack["sink"].accepted[-1])

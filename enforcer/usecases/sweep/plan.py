@@ -55,17 +55,17 @@ def _previous_resume_point(services: Services, dry_run: bool, notes: list[str]) 
 
 
 def _full_listing_due(services: Services, now: datetime) -> bool:
-    """Whether this sweep also lists the subscriptions API. The last listing's time is a marker in the runs table;
-    without an audit store there is nothing to remember it by, so only `ENFORCER_FULL_LISTING_MINUTES=0` lists."""
+    """Whether this sweep also lists the subscriptions API: when the last listing (a marker in the runs table, or
+    what this process remembers when there is no audit store) is older than ENFORCER_FULL_LISTING_MINUTES."""
     minutes = services.settings.full_listing_minutes
     if minutes == 0:
         return True
-    if services.audit is None:
-        return False
-    try:
-        last = services.audit.marker(FULL_LISTING_MARKER)
-    except Exception:  # unknown: list, which is always correct
-        return True
+    last = services.sweep_memory.get(FULL_LISTING_MARKER)
+    if services.audit is not None:
+        try:
+            last = services.audit.marker(FULL_LISTING_MARKER) or last
+        except Exception:  # unknown: list, which is always correct
+            return True
     try:
         when = datetime.fromisoformat(last) if last else None
     except ValueError:

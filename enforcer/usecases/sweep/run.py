@@ -18,6 +18,7 @@ from enforcer.core.models import (
 from enforcer.core.records import is_notable
 from enforcer.core.sweep_plan import resume_point
 from enforcer.usecases.enforce import Enforcer
+from enforcer.usecases.health import after_sweep
 from enforcer.usecases.ports import PricingIndex
 from enforcer.usecases.record import new_run_id
 from enforcer.usecases.services import Services
@@ -61,6 +62,8 @@ def _record_run_end(services: Services, run: Run, plan: Plan, outcomes: list[Out
 
 def _maintain(services: Services, run: Run, plan: Plan, notes: list[str], now: datetime) -> None:
     """Markers for the next runs, and the retention cleanup at most once a day, within the time budget."""
+    if plan.full_listing:
+        services.sweep_memory[FULL_LISTING_MARKER] = now.isoformat()
     audit = services.audit
     if audit is None or run.store_error is not None:
         return
@@ -174,6 +177,7 @@ def sweep(
         )
     elif services.audit is not None:
         services.audit.record_run(summary)
+    after_sweep(services, summary, outcomes, dry_run=dry_run)  # metrics, and the heartbeat when nothing changed
     timings["records"] = clock() - records_started
     logger.info(
         "sweep %s: %d subscription(s) in %.1f s (%s), counts=%s arm_calls=%s complete=%s",

@@ -1,0 +1,66 @@
+"""`python -m enforcer health [--json] [--max-age MINUTES]`: is the enforcer working? For people and probes.
+
+Exit codes: 0 healthy, 1 unhealthy (what is wrong and what to do are printed), 2 usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import timedelta
+
+from enforcer.core.render import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from enforcer.core.settings import SETTINGS, ConfigError, Settings
+
+SCHEDULE_SETTING = "ENFORCER_SWEEP_SCHEDULE"
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    health = commands.add_parser(
+        "health", help="is the enforcer working? last sweep, last failure, outbox (exit 0 healthy, 1 unhealthy)"
+    )
+    health.add_argument("--json", action="store_true", help="print a JSON object")
+    health.add_argument(
+        "--max-age",
+        type=float,
+        metavar="MINUTES",
+        help="oldest acceptable last sweep (default: 3 x the ENFORCER_SWEEP_SCHEDULE interval)",
+    )
+    health.set_defaults(func=cmd_health)
+
+
+def _schedule() -> str:
+    # The timer binding reads this setting, not Settings: read it the same way, with the same default.
+    default = next(s.default for s in SETTINGS if s.name == SCHEDULE_SETTING)
+    return os.environ.get(SCHEDULE_SETTING, "").strip() or default
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from enforcer.adapters.audit_store import AuditStore, AuditStoreError
+    from enforcer.core.health import render_health
+    from enforcer.usecases.health import check_health, max_sweep_age, utc_now
+
+    if args.max_age is not None and args.max_age <= 0:
+        print("--max-age must be a positive number of minutes", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        max_age = max_sweep_age(_schedule(), timedelta(minutes=args.max_age) if args.max_age else None)
+    except ValueError as error:
+        raise ConfigError(f"{SCHEDULE_SETTING}: {error}; pass --max-age MINUTES instead") from None
+    store = AuditStore.from_settings(Settings.from_env())
+    if store is None:
+        raise ConfigError("ENFORCER_STORAGE is not set: `health` reads the runs table of the audit store")
+    try:
+        with store:
+            health = check_health(store, now=utc_now(), max_age=max_age)
+    except AuditStoreError as error:
+        print(f"UNHEALTHY: cannot read the runs table: {error}", file=sys.stderr)
+        print(
+            "what to do: check ENFORCER_STORAGE and ENFORCER_RUNS_TABLE, and that this identity may read the "
+            "table (Storage Table Data Reader)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    print(render_health(health, as_json=args.json))
+    return EXIT_OK if health.healthy else EXIT_FAILED
