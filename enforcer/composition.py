@@ -9,8 +9,9 @@ import logging
 
 from enforcer.adapters.arm import ArmGateway
 from enforcer.core.settings import ConfigError, Settings
+from enforcer.core.wiring import WiringMode
 from enforcer.usecases.enforce import Enforcer
-from enforcer.usecases.ports import AuditLog, Inventory, Notifier, PricingIndex
+from enforcer.usecases.ports import AuditLog, EventWiring, Inventory, Notifier, PricingIndex
 from enforcer.usecases.services import Services
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,11 @@ def build_services(
         # Known subscriptions live in the runs table; share the audit store's connection when it has one.
         storage = audit.tables if isinstance(audit, AuditStore) else settings.storage
         inventory = InventoryStore(storage, settings.runs_table)
+    wiring: EventWiring | None = None
+    if settings.wiring.mode is not WiringMode.OFF:
+        from enforcer.adapters.eventgrid import EventGridGateway
+
+        wiring = EventGridGateway(arm, settings.event_delivery_key)
     return Services(
         settings=settings,
         arm=arm,
@@ -46,6 +52,7 @@ def build_services(
         notifier=notifier,
         resource_graph=resource_graph,
         inventory=inventory,
+        wiring=wiring,
     )
 
 

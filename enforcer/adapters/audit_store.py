@@ -28,6 +28,7 @@ from enforcer.core.records import (
     INVERT_BASE,
     LATEST_PARTITION,
     NOT_A_DECISION,
+    WIRING_PARTITION,
     AuditRecord,
     batches,
     latest_entity,
@@ -161,8 +162,21 @@ class AuditStore(ClosesOnExit):
                 latest[record.PartitionKey] = record
         for chunk in batches([latest_entity(r) for r in latest.values()]):
             self._submit(self.audit_table, chunk)
+        self._index_wiring(records)
         logger.info("Recorded %d audit record(s) in %s", len(records), self.audit_table)
         return records
+
+    def _index_wiring(self, records: Sequence[AuditRecord]) -> None:
+        """The newest wiring record per subscription, in its own index partition (what `wiring` lists)."""
+        latest: dict[str, AuditRecord] = {}
+        for record in records:
+            if not OutcomeKind(record.outcome).is_wiring:
+                continue
+            current = latest.get(record.PartitionKey)
+            if current is None or record.RowKey < current.RowKey:
+                latest[record.PartitionKey] = record
+        for chunk in batches([latest_entity(r, WIRING_PARTITION) for r in latest.values()]):
+            self._submit(self.audit_table, chunk)
 
     def record_run(self, summary: RunSummary) -> None:
         self._submit(self.runs_table, [run_entity(summary)])
@@ -180,6 +194,11 @@ class AuditStore(ClosesOnExit):
             )
         else:
             entities = self._query(self.audit_table, "PartitionKey eq @pk", {"pk": LATEST_PARTITION})
+        return failures_first([record_from_latest(e) for e in entities])
+
+    def latest_wiring(self) -> list[AuditRecord]:
+        """The newest wiring record per subscription (wired, would_wire, already_wired, wiring_failed)."""
+        entities = self._query(self.audit_table, "PartitionKey eq @pk", {"pk": WIRING_PARTITION})
         return failures_first([record_from_latest(e) for e in entities])
 
     def history(self, subscription_id: str, limit: int = 50) -> list[AuditRecord]:

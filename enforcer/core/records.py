@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from enforcer.core.models import (
+    WIRING_OUTCOMES,
     ErrorKind,
     FieldChange,
     Mode,
@@ -44,7 +45,9 @@ _MAX_BATCH_BYTES: Final = 3 * 1024 * 1024
 # A string property holds at most 64 KiB (32 K UTF-16 characters); errors are cut well below that.
 _MAX_TEXT: Final = 8000
 # Outcomes that are about events rather than subscriptions do not replace a subscription's latest state.
-NOT_A_DECISION: Final = frozenset({OutcomeKind.IGNORED, OutcomeKind.REJECTED})
+# Wiring outcomes are not about the plan either: they have their own index partition (WIRING_PARTITION).
+NOT_A_DECISION: Final = frozenset({OutcomeKind.IGNORED, OutcomeKind.REJECTED}) | WIRING_OUTCOMES
+WIRING_PARTITION: Final = "latest-wiring"
 # Characters the Table service refuses in PartitionKey and RowKey.
 _KEY_FORBIDDEN: Final = str.maketrans({c: "_" for c in "/\\#?\t\n\r"})
 INVERT_BASE: Final = 10**16  # microseconds since 1970 stay below this until the year 2286
@@ -248,9 +251,9 @@ def run_from_entity(entity: Mapping[str, Any]) -> RunSummary:
     )
 
 
-def latest_entity(record: AuditRecord) -> dict[str, Any]:
+def latest_entity(record: AuditRecord, partition: str = LATEST_PARTITION) -> dict[str, Any]:
     entity = record.to_entity()
-    entity["PartitionKey"] = LATEST_PARTITION
+    entity["PartitionKey"] = partition
     entity["RowKey"] = table_key(record.subscription_id)
     entity["record_row_key"] = record.RowKey
     return entity

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from enforcer.core.models import Component, ComponentSetting, DesiredState, Mode
 from enforcer.core.text import is_guid
+from enforcer.core.wiring import WiringConfig, WiringMode
 
 
 class ConfigError(ValueError):
@@ -102,6 +103,55 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "ENFORCER_RESOURCE_GRAPH",
         "on",
         "`on`: the sweep asks Azure Resource Graph for candidates first; `off`: one GET per subscription.",
+    ),
+    SettingSpec(
+        "ENFORCER_EVENT_WIRING",
+        "on",
+        "Event wiring for new AI accounts in each subscription in scope: `on` (the sweep and new-subscription "
+        "events create what is missing), `report` (record what is missing, write nothing), `off`. `on` needs the "
+        "delivery URL, key and location below; until they are set it skips the wiring and says so in the run notes.",
+    ),
+    SettingSpec(
+        "ENFORCER_EVENT_DELIVERY_URL",
+        "",
+        "Webhook of the `ai_account_created` function without its key: "
+        "`https://<app>/runtime/webhooks/EventGrid?functionName=ai_account_created` (set by the deployment).",
+    ),
+    SettingSpec(
+        "ENFORCER_EVENT_DELIVERY_KEY",
+        "",
+        "Secret. The Functions host's `eventgrid_extension` system key (a Key Vault reference in the deployment).",
+    ),
+    SettingSpec(
+        "ENFORCER_EVENT_SUBSCRIPTION_NAME",
+        "defender-ai-enforcer-ai-account-created",
+        "Name of the enforcer's event subscription on each system topic (the deployment uses "
+        "`<function app>-ai-account-created`).",
+    ),
+    SettingSpec(
+        "ENFORCER_EVENTS_RESOURCE_GROUP",
+        "rg-defender-ai-enforcer-events",
+        "Resource group the enforcer creates (if missing) in a subscription that has no system topic yet.",
+    ),
+    SettingSpec(
+        "ENFORCER_EVENTS_LOCATION",
+        "",
+        "Region of that resource group (the topic itself is global); set by the deployment.",
+    ),
+    SettingSpec(
+        "ENFORCER_EVENTS_TOPIC_NAME",
+        "evgst-enforcer-resources",
+        "Name of the `Microsoft.Resources.Subscriptions` system topic the enforcer creates.",
+    ),
+    SettingSpec(
+        "ENFORCER_EVENT_DEAD_LETTER_ACCOUNT_ID",
+        "",
+        "Resource id of the storage account for undeliverable events (empty: no dead-lettering).",
+    ),
+    SettingSpec(
+        "ENFORCER_EVENT_DEAD_LETTER_CONTAINER",
+        "eventgrid-deadletter",
+        "Blob container for undeliverable events.",
     ),
 )
 
@@ -192,6 +242,8 @@ class Settings:
     sweep_concurrency: int = 16
     sweep_time_budget_seconds: int = 480
     use_resource_graph: bool = True
+    wiring: WiringConfig = field(default_factory=WiringConfig)
+    event_delivery_key: str | None = field(default=None, repr=False)  # a secret: never logged or recorded
 
     def for_dry_run(self, dry_run: bool) -> Settings:
         """`--dry-run`: audit mode (decide and report, never write), whatever ENFORCER_MODE says."""
@@ -234,6 +286,28 @@ class Settings:
             i.strip().lower() for i in _value(env, "ENFORCER_POLICY_DEFINITION_IDS").split(",") if i.strip()
         )
         resource_graph = _choice(env, "ENFORCER_RESOURCE_GRAPH", ("on", "off"))
+        delivery_url = _value(env, "ENFORCER_EVENT_DELIVERY_URL")
+        if delivery_url:
+            delivery_url = validate_endpoint("ENFORCER_EVENT_DELIVERY_URL", delivery_url)
+            if "code=" in urlsplit(delivery_url).query.lower():
+                raise ConfigError(
+                    "ENFORCER_EVENT_DELIVERY_URL must not carry the key (code=...); "
+                    "put the key in ENFORCER_EVENT_DELIVERY_KEY, which is kept secret"
+                )
+        delivery_key = _value(env, "ENFORCER_EVENT_DELIVERY_KEY")
+        # An unresolved App Service Key Vault reference arrives as its literal text: not a key (yet).
+        if delivery_key.startswith("@Microsoft.KeyVault("):
+            delivery_key = ""
+        wiring = WiringConfig(
+            mode=WiringMode(_choice(env, "ENFORCER_EVENT_WIRING", tuple(m.value for m in WiringMode))),
+            event_subscription_name=_value(env, "ENFORCER_EVENT_SUBSCRIPTION_NAME"),
+            resource_group=_value(env, "ENFORCER_EVENTS_RESOURCE_GROUP"),
+            location=_value(env, "ENFORCER_EVENTS_LOCATION"),
+            topic_name=_value(env, "ENFORCER_EVENTS_TOPIC_NAME"),
+            delivery_url=delivery_url,
+            dead_letter_account_id=_value(env, "ENFORCER_EVENT_DEAD_LETTER_ACCOUNT_ID"),
+            dead_letter_container=_value(env, "ENFORCER_EVENT_DEAD_LETTER_CONTAINER"),
+        )
         return cls(
             mode=mode,
             desired=DesiredState(tuple(components)),
@@ -249,4 +323,6 @@ class Settings:
             sweep_concurrency=_int(env, "ENFORCER_SWEEP_CONCURRENCY", 1, 256),
             sweep_time_budget_seconds=_int(env, "ENFORCER_SWEEP_TIME_BUDGET_SECONDS", 10, 3600),
             use_resource_graph=resource_graph == "on",
+            wiring=wiring,
+            event_delivery_key=delivery_key or None,
         )

@@ -11,6 +11,7 @@ from enforcer.core.events import EnforceRequest, Route, parse_event
 from enforcer.core.models import Outcome, OutcomeKind, Trigger, utc_now_iso
 from enforcer.usecases.record import record_and_notify
 from enforcer.usecases.services import Services
+from enforcer.usecases.wire_events import wire_new_subscription
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,12 @@ def handle_event(raw: object, route: Route, services: Services) -> Outcome:
     )
     if parsed.display_name and not outcome.subscription_name:
         outcome.subscription_name = parsed.display_name
-    record_and_notify(services, [outcome])
+    outcomes = [outcome]
+    if parsed.announces_new_subscription:
+        # A new subscription has no event wiring yet: wire it now rather than at the next sweep.
+        wired = wire_new_subscription(services, outcome, outcome.trigger)
+        if wired is not None:
+            outcomes.append(wired)
+    record_and_notify(services, outcomes)
     services.recent_events.add(parsed.event_id, outcome.outcome.value)
     return outcome

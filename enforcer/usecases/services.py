@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from enforcer.core.settings import Settings
 from enforcer.usecases.enforce import Enforcer
-from enforcer.usecases.ports import AuditLog, Inventory, Notifier, PricingGateway, PricingIndex
+from enforcer.usecases.ports import AuditLog, EventWiring, Inventory, Notifier, PricingGateway, PricingIndex
 
 
 class RecentEvents:
@@ -39,10 +39,11 @@ class Services:
     notifier: Notifier | None = None
     resource_graph: PricingIndex | None = None
     inventory: Inventory | None = None
+    wiring: EventWiring | None = None
     recent_events: RecentEvents = field(default_factory=RecentEvents)
 
     def close(self) -> None:
         """Close every client; the pricing gateway last, since Resource Graph shares its HTTP session."""
-        for port in (self.resource_graph, self.inventory, self.audit, self.notifier, self.arm):
+        for port in (self.wiring, self.resource_graph, self.inventory, self.audit, self.notifier, self.arm):
             if port is not None:
                 port.close()

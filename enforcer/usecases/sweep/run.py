@@ -24,6 +24,7 @@ from enforcer.usecases.services import Services
 from enforcer.usecases.sweep.execute import Run, execute, graph_notes
 from enforcer.usecases.sweep.model import DRY_RUN_KIND, SWEEP_KIND, Plan, Progress, SweepError, SweepResult
 from enforcer.usecases.sweep.plan import make_plan
+from enforcer.usecases.wire_events import wire_sweep
 
 AUDIT_CHUNK: Final = 100
 AUDIT_WRITERS: Final = 8
@@ -106,7 +107,11 @@ def sweep(
     timings["checks"] = records_started - checks_started
     order = plan.new + plan.rest
     outcomes = [run.outcomes[s] for s in order if s in run.outcomes]
-    plan.calls["resourcegraph.resources"] = stats.requests
+    # Event wiring for new AI accounts, for the subscriptions just handled (usecases/wire_events.py).
+    wiring = wire_sweep(services, outcomes, run.trigger, dry_run=dry_run, deadline=run.deadline, clock=clock)
+    outcomes += wiring.outcomes
+    plan.notes.extend(wiring.notes)
+    plan.calls["resourcegraph.resources"] = stats.requests + wiring.graph_requests
     plan.notes.extend(graph_notes(stats, settings.use_resource_graph, run.total))
     if stopped:
         plan.notes.append(
