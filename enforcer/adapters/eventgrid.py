@@ -22,6 +22,7 @@ from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoun
 from enforcer.adapters.arm import ArmGateway, ArmRetryPolicy, RetrySettings
 from enforcer.adapters.azure_errors import classify, describe
 from enforcer.adapters.closing import ClosesOnExit
+from enforcer.adapters.redact import REDACTED, install_redaction
 from enforcer.core.errors import EnforcementError, ResourceGraphError
 from enforcer.core.models import MAX_SUBSCRIPTIONS_PER_QUERY, ErrorKind
 from enforcer.core.wiring import (
@@ -123,6 +124,8 @@ class EventGridGateway(ClosesOnExit):
     def __init__(self, arm: ArmGateway, delivery_key: str | None = None) -> None:
         self._arm = arm
         self._key = delivery_key
+        if delivery_key:
+            install_redaction(delivery_key)  # whatever logs it (azure-core at DEBUG, an error) shows ***
         self._lock = threading.Lock()
         self._clients: OrderedDict[str, EventGridManagementClient] = OrderedDict()
         self._graph: ResourceGraphClient | None = None
@@ -310,7 +313,8 @@ class EventGridGateway(ClosesOnExit):
             )
             result = poller.result()
         except AzureError as error:
-            raise _forbidden_or_classified(
-                error, "write an Event Grid event subscription", topic.subscription_id
-            ) from error
+            failure = _forbidden_or_classified(error, "write an Event Grid event subscription", topic.subscription_id)
+            # An answer may quote the endpoint (a failed validation handshake does): the key must not reach a record.
+            failure.message = failure.message.replace(self._key, REDACTED)
+            raise failure from None
         return view_from_sdk(result)

@@ -101,11 +101,14 @@ class EventGridState:
     """Resource groups, system topics and their event subscriptions, per subscription; thread-safe.
 
     `forbidden_writes`: subscription ids where every PUT here answers 403 (the identity lacks the wiring role;
-    reads still work, as with Reader at the management group).
+    reads still work, as with Reader at the management group). `handshake_fails`: subscription ids where the
+    WebHook validation handshake fails; the answer quotes the endpoint URL as given (our reading of Azure's
+    "Webhook validation handshake failed for <url>" errors), which is how a key could leak into an error.
     """
 
     client_object_id: str = "5f0c3b1e-0000-4000-8000-0000000e0001"
     forbidden_writes: set[str] = field(default_factory=set)
+    handshake_fails: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     # (subscription, group lower) -> resource group resource
     _groups: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict, repr=False)
@@ -316,6 +319,13 @@ class EventGridState:
             if not url.lower().startswith("https://"):
                 return _error(
                     400, "InvalidRequest", "The attempt to validate the provided endpoint failed: https only."
+                )
+            if topic["id"].split("/")[2].lower() in self.handshake_fails:
+                return _error(
+                    400,
+                    "InvalidRequest",
+                    f"Webhook validation handshake failed for {url}. Http POST request failed with response code "
+                    "Unknown.",
                 )
         existed = name.lower() in subs
         stored = self._stored_subscription(topic, name, props or {})

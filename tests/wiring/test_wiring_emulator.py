@@ -169,11 +169,14 @@ def test_an_ai_account_event_does_not_wire(emulator):
 
 def test_the_key_is_never_logged_or_recorded(emulator, azurite, audit_store, caplog):
     (sub,) = seed(emulator, 1)
-    emulator.eventgrid.forbidden_writes.add(sub)  # a failure path too
+    emulator.eventgrid.handshake_fails.add(sub)  # an error that quotes the endpoint URL, key included
     (other,) = seed(emulator, 1, start=20)
     services = audited_services(emulator, audit_store, azurite.connection_string)
     with caplog.at_level(logging.DEBUG):
         result = sweep(services)
+    failed = next(o for o in result.outcomes if o.subscription_id == sub and o.outcome.is_wiring)
+    assert failed.outcome is OutcomeKind.WIRING_FAILED
+    assert "handshake failed" in (failed.error or "")
     assert DELIVERY_KEY not in caplog.text
     assert DELIVERY_KEY not in repr(services.settings)
     assert all(DELIVERY_KEY not in str(o.to_dict()) for o in result.outcomes)
