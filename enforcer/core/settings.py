@@ -166,6 +166,27 @@ _EXTENSION_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,127}$")
 
 _DEFAULTS: Final = {s.name: s.default for s in SETTINGS}
 
+# Azure's naming rules for what event wiring creates: event subscription names 3-64 letters, digits and '-';
+# system topic names 3-128 of the same; resource group names 1-90 of letters, digits, '_', '-', '.', '(' and
+# ')', not ending in '.'; a storage account resource id for dead-lettering.
+_WIRING_NAMES: Final = (
+    ("ENFORCER_EVENT_SUBSCRIPTION_NAME", re.compile(r"^[A-Za-z0-9-]{3,64}$"), "3-64 letters, digits or '-'"),
+    ("ENFORCER_EVENTS_TOPIC_NAME", re.compile(r"^[A-Za-z0-9-]{3,128}$"), "3-128 letters, digits or '-'"),
+    (
+        "ENFORCER_EVENTS_RESOURCE_GROUP",
+        re.compile(r"^[-\w.()]{0,89}[-\w()]$"),
+        "1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'",
+    ),
+    (
+        "ENFORCER_EVENT_DEAD_LETTER_ACCOUNT_ID",
+        re.compile(
+            r"^(|/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/[a-z0-9]{3,24})$",
+            re.IGNORECASE,
+        ),
+        "empty or /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Storage/storageAccounts/<name>",
+    ),
+)
+
 
 def is_loopback_host(host: str | None) -> bool:
     """True for `localhost` and any 127.0.0.0/8 or ::1 address."""
@@ -294,6 +315,9 @@ class Settings:
                     "ENFORCER_EVENT_DELIVERY_URL must not carry the key (code=...); "
                     "put the key in ENFORCER_EVENT_DELIVERY_KEY, which is kept secret"
                 )
+        for wiring_setting, pattern, rule in _WIRING_NAMES:
+            if not pattern.match(_value(env, wiring_setting)):
+                raise ConfigError(f"{wiring_setting}={_value(env, wiring_setting)!r} is not valid: {rule}")
         delivery_key = _value(env, "ENFORCER_EVENT_DELIVERY_KEY")
         # An unresolved App Service Key Vault reference arrives as its literal text: not a key (yet).
         if delivery_key.startswith("@Microsoft.KeyVault("):

@@ -116,3 +116,28 @@ def test_wiring_outcomes_are_ordered_and_classified():
     assert OutcomeKind.WIRING_FAILED.is_failure and OutcomeKind.WIRING_FAILED.is_wiring
     assert OutcomeKind.WIRED.is_change and not OutcomeKind.ALREADY_WIRED.needs_attention
     assert not OutcomeKind.FAILED.is_wiring
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ENFORCER_EVENT_SUBSCRIPTION_NAME", "has space"),
+        ("ENFORCER_EVENTS_TOPIC_NAME", "x"),
+        ("ENFORCER_EVENTS_RESOURCE_GROUP", "ends-with-dot."),
+        ("ENFORCER_EVENT_DEAD_LETTER_ACCOUNT_ID", "stenforcer"),
+    ],
+)
+def test_names_azure_would_refuse_are_refused_at_start(name, value):
+    with pytest.raises(ConfigError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_the_deployments_names_are_accepted():
+    settings = Settings.from_env(
+        {
+            "ENFORCER_EVENT_SUBSCRIPTION_NAME": "func-enforcer-abcdefghijklm-ai-account-created",
+            "ENFORCER_EVENT_DEAD_LETTER_ACCOUNT_ID": "/subscriptions/s/resourceGroups/rg-x/providers/"
+            "Microsoft.Storage/storageAccounts/stenfabcdefghijklm",
+        }
+    )
+    assert settings.wiring.event_subscription_name.endswith("-ai-account-created")
