@@ -10,6 +10,7 @@ from enforcer.core.events import Route
 from enforcer.core.models import OutcomeKind
 from enforcer.usecases.handle_event import handle_event
 from enforcer.usecases.sweep.run import sweep
+from localdev.emulator import FaultConfig
 from tests.events.samples import SUBSCRIPTION, sample
 from tests.sweep.helpers import STANDARD_ALL_ON
 from tests.wiring.helpers import (
@@ -193,3 +194,14 @@ def test_off_makes_no_event_grid_call(emulator, mode):
     result = sweep(wiring_services(emulator, ENFORCER_EVENT_WIRING=mode))
     assert wiring_outcomes(result) == {}
     assert not any(k.startswith(("eventgrid.", "resourcegroups.")) for k in emulator.calls)
+
+
+def test_without_resource_graph_the_topics_are_listed_with_arm(emulator):
+    subs = seed(emulator, 3)
+    emulator.faults = FaultConfig(resource_graph_unavailable=True)
+
+    result = sweep(wiring_services(emulator))
+
+    assert {o.outcome for o in wiring_outcomes(result).values()} == {OutcomeKind.WIRED}
+    assert emulator.call_count("eventgrid.systemtopics.list") == len(subs)
+    assert any("event wiring: Resource Graph unavailable" in n for n in result.summary.notes)
