@@ -38,6 +38,7 @@ demo: install
 
 bench: install
 	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks.wiring
 
 infra-check:
 	bash scripts/infra-check.sh

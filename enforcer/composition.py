@@ -10,8 +10,9 @@ import logging
 from enforcer.adapters.arm import ArmGateway, RetrySettings
 from enforcer.adapters.redact import install_redaction
 from enforcer.core.settings import ConfigError, Settings
+from enforcer.core.wiring import WiringMode
 from enforcer.usecases.enforce import Enforcer
-from enforcer.usecases.ports import AuditLog, Metrics, NoMetrics, Notifier, PricingIndex
+from enforcer.usecases.ports import AuditLog, EventWiring, Metrics, NoMetrics, Notifier, PricingIndex
 from enforcer.usecases.services import Services
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,11 @@ def build_services(
         from enforcer.adapters.resource_graph import ResourceGraphGateway
 
         resource_graph = ResourceGraphGateway(arm)
+    wiring: EventWiring | None = None
+    if settings.wiring.mode is not WiringMode.OFF:
+        from enforcer.adapters.eventgrid import EventGridGateway
+
+        wiring = EventGridGateway(arm, settings.event_delivery_key)
     return Services(
         settings=settings,
         arm=arm,
@@ -44,6 +50,7 @@ def build_services(
         audit=audit,
         notifier=notifier,
         resource_graph=resource_graph,
+        wiring=wiring,
     )
 
 

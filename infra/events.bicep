@@ -46,6 +46,12 @@ param resourceEventsTopicName string = 'evgst-enforcer-resources'
 @description('Microsoft.Resources.Subscriptions system topics that already exist, by managed subscription id in lower case: {"<subscription id>": "<topic resource id>"} (ENFORCER_EXISTING_RESOURCE_TOPIC_IDS). Reused instead of creating ours.')
 param existingResourceEventsTopicIds object = {}
 
+@description('Key Vault of the hosting resource group; with eventDeliveryKeySecretName, where the eventgrid_extension key is stored for event wiring. Empty: not stored.')
+param keyVaultName string = ''
+
+@description('Secret name of the eventgrid_extension key (main.bicep output ENFORCER_EVENT_DELIVERY_KEY_SECRET_NAME).')
+param eventDeliveryKeySecretName string = ''
+
 @description('Extra policy definition ids whose NonCompliant states count as a new subscription (ENFORCER_POLICY_DEFINITION_IDS).')
 param extraPolicyDefinitionIds array = []
 
@@ -161,6 +167,17 @@ module aiAccountSubscriptions 'modules/event-subscription.bicep' = [for (subscri
     resourceEventsTopics
   ]
 }]
+
+// The key the enforcer's own event wiring delivers with (ENFORCER_EVENT_DELIVERY_KEY, a Key Vault reference).
+module eventDeliveryKey 'modules/event-delivery-key.bicep' = if (!empty(keyVaultName) && !empty(eventDeliveryKeySecretName)) {
+  name: 'enforcer-event-delivery-key'
+  scope: resourceGroup(hostingResourceGroupName)
+  params: {
+    functionAppName: functionAppName
+    keyVaultName: keyVaultName
+    secretName: eventDeliveryKeySecretName
+  }
+}
 
 module vendingSubscription 'modules/event-subscription.bicep' = {
   name: 'enforcer-evgs-vending'

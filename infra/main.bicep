@@ -177,8 +177,19 @@ param managementGroupId string = ''
 @description('Role that writes Microsoft.Security/pricings. SecurityAdmin: plan tier and components that need no role assignment. Owner: also components whose enablement assigns roles (as built-in policy 359a48a3 does).')
 param pricingRole string = 'SecurityAdmin'
 
-@description('Resource group created (by events.bicep) in each managed subscription that has no Microsoft.Resources.Subscriptions system topic yet, for ours.')
+@description('Resource group created (by the enforcer, or events.bicep for listed subscriptions) in each subscription that has no Microsoft.Resources.Subscriptions system topic yet, for ours.')
 param eventsResourceGroupName string = 'rg-defender-ai-enforcer-events'
+
+// Event wiring (issue 14): the enforcer itself gives every subscription in scope the event subscription for new
+// AI accounts; it needs the custom role infra/mg/main.bicep assigns at the management group.
+// Source: enforcer/core/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
+@allowed([
+  'on'
+  'report'
+  'off'
+])
+@description('Event wiring for new AI accounts: on (create what is missing), report (record only), off.')
+param eventWiring string = 'on'
 
 @description('Comma-separated object ids allowed to publish Enforcer.SubscriptionCreated to the vending topic (EventGrid Data Sender).')
 param vendingPublisherPrincipalIds string = ''
@@ -246,6 +257,8 @@ var functionAppName = 'func-enforcer-${resourceToken}'
 var storageAccountName = 'stenf${resourceToken}'
 var keyVaultName = 'kv-enf-${resourceToken}'
 var teamsWebhookSecretName = 'teams-webhook-url'
+// Written by events.bicep (post-deploy, once the code is deployed and the host has its system keys).
+var eventDeliveryKeySecretName = 'eventgrid-extension-key'
 var deploymentContainerName = 'app-package-${take(resourceToken, 7)}'
 var deadLetterContainerName = 'eventgrid-deadletter'
 var vendingTopicName = 'evgt-enforcer-vending-${resourceToken}'
@@ -295,6 +308,19 @@ var enforcerAppSettings = {
   ENFORCER_ARM_RETRY_DEADLINE_SECONDS: string(armRetryDeadlineSeconds)
   ENFORCER_EVENT_RETRY_DEADLINE_SECONDS: string(eventRetryDeadlineSeconds)
   ENFORCER_HEARTBEAT_HOURS: string(heartbeatHours)
+  ENFORCER_EVENT_WIRING: eventWiring
+  // Filled in by modules/app.bicep from the site's defaultHostName (not known here); never carries the key.
+  ENFORCER_EVENT_DELIVERY_URL: ''
+  // Key Vault reference: the eventgrid_extension system key, stored by events.bicep after the code is deployed.
+  // Until then the reference is unresolved and the app skips wiring (and says so in each sweep's notes).
+  ENFORCER_EVENT_DELIVERY_KEY: '@Microsoft.KeyVault(SecretUri=https://${keyVaultName}${environment().suffixes.keyvaultDns}/secrets/${eventDeliveryKeySecretName}/)'
+  // The same name events.bicep gives the event subscriptions it creates, so both see one event subscription.
+  ENFORCER_EVENT_SUBSCRIPTION_NAME: '${functionAppName}-ai-account-created'
+  ENFORCER_EVENTS_RESOURCE_GROUP: eventsResourceGroupName
+  ENFORCER_EVENTS_LOCATION: location
+  ENFORCER_EVENTS_TOPIC_NAME: resourceEventsTopicName
+  ENFORCER_EVENT_DEAD_LETTER_ACCOUNT_ID: resourceId(subscription().subscriptionId, hostingResourceGroupName, 'Microsoft.Storage/storageAccounts', storageAccountName)
+  ENFORCER_EVENT_DEAD_LETTER_CONTAINER: deadLetterContainerName
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -409,6 +435,7 @@ output ENFORCER_VENDING_TOPIC_NAME string = topics.outputs.vendingTopicName
 output ENFORCER_VENDING_TOPIC_ENDPOINT string = topics.outputs.vendingTopicEndpoint
 output ENFORCER_POLICY_TOPIC_NAME string = empty(managementGroupId) ? '' : policyTopicName
 output ENFORCER_EVENTS_RESOURCE_GROUP string = eventsResourceGroupName
+output ENFORCER_EVENT_DELIVERY_KEY_SECRET_NAME string = eventDeliveryKeySecretName
 output ENFORCER_RESOURCE_EVENTS_TOPIC_NAME string = resourceEventsTopicName
 output ENFORCER_PRICING_ROLE string = pricingRole
 output ENFORCER_ALERT_ACTION_GROUP_ID string = alerts.outputs.actionGroupId

@@ -30,6 +30,7 @@ from enforcer.core.records import (
     INVERT_BASE,
     MARKER_PARTITION,
     NOT_A_DECISION,
+    WIRING_PARTITION,
     AuditRecord,
     batches,
     current_entity,
@@ -41,6 +42,7 @@ from enforcer.core.records import (
     run_entity,
     run_from_entity,
     table_key,
+    wiring_entity,
 )
 from enforcer.core.render import failures_first
 from enforcer.core.settings import Settings
@@ -180,6 +182,7 @@ class AuditStore(ClosesOnExit):
             return []
         records = self.record_history(outcomes)
         self._write_current([r for r in records if OutcomeKind(r.outcome) not in NOT_A_DECISION])
+        self._index_wiring(records)
         logger.info("Recorded %d audit record(s) in %s", len(records), self.audit_table)
         return records
 
@@ -190,10 +193,22 @@ class AuditStore(ClosesOnExit):
         return records
 
     def record_current(self, outcomes: Sequence[Outcome]) -> None:
-        """Current state only: the newest decision per subscription and when it was last verified."""
-        self._write_current(
-            [AuditRecord.from_outcome(o) for o in outcomes if o.outcome not in NOT_A_DECISION and o.subscription_id]
-        )
+        """Current state only: the newest decision per subscription and when it was last verified (wiring
+        outcomes go to the wiring index)."""
+        records = [AuditRecord.from_outcome(o) for o in outcomes if o.subscription_id]
+        self._write_current([r for r in records if OutcomeKind(r.outcome) not in NOT_A_DECISION])
+        self._index_wiring(records)
+
+    def _index_wiring(self, records: Sequence[AuditRecord]) -> None:
+        """The newest wiring record per subscription, in its own index partition (what `status --wiring` lists)."""
+        newest: dict[str, AuditRecord] = {}
+        for record in records:
+            if not OutcomeKind(record.outcome).is_wiring:
+                continue
+            current = newest.get(record.subscription_id)
+            if current is None or record.RowKey < current.RowKey:
+                newest[record.subscription_id] = record
+        self._write_parallel(self.audit_table, [wiring_entity(r) for r in newest.values()], UpdateMode.REPLACE)
 
     def _write_current(self, records: Sequence[AuditRecord]) -> None:
         newest: dict[str, AuditRecord] = {}
@@ -271,6 +286,11 @@ class AuditStore(ClosesOnExit):
             )
             return [record_from_current(e) for e in entities]
         return failures_first(list(self.current_states().values()))
+
+    def latest_wiring(self) -> list[AuditRecord]:
+        """The newest wiring record per subscription (wired, would_wire, already_wired, wiring_failed)."""
+        entities = self._query(self.audit_table, "PartitionKey eq @pk", {"pk": WIRING_PARTITION})
+        return failures_first([record_from_current(e) for e in entities])
 
     def history(self, subscription_id: str, limit: int = 50) -> list[AuditRecord]:
         """A subscription's records, newest first."""

@@ -105,6 +105,9 @@ def _register_status(commands: argparse._SubParsersAction[argparse.ArgumentParse
     status = commands.add_parser("status", help="latest outcome per subscription from the audit store")
     status.add_argument("--subscription", "-s", metavar="ID", help="only this subscription")
     status.add_argument("--json", action="store_true", help="print a JSON array")
+    status.add_argument(
+        "--wiring", action="store_true", help="the latest event-wiring record per subscription instead of the plan's"
+    )
     status.set_defaults(func=cmd_status)
 
 
@@ -121,7 +124,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         raise ConfigError("ENFORCER_STORAGE is not set: `status` reads the audit store")
     try:
         with store:
-            records = store.latest_outcomes(args.subscription.lower() if args.subscription else None)
+            if args.wiring:
+                wanted = args.subscription.lower() if args.subscription else None
+                records = [r for r in store.latest_wiring() if wanted in (None, r.subscription_id)]
+            else:
+                records = store.latest_outcomes(args.subscription.lower() if args.subscription else None)
     except AuditStoreError as error:
         return store_failed(error, as_json=args.json, acted=False)
     print(render_status(records, as_json=args.json))

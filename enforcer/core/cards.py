@@ -50,8 +50,15 @@ _LABELS: Final = {
     OutcomeKind.COMPLIANT: "Compliant",
     OutcomeKind.REJECTED: "Rejected",
     OutcomeKind.IGNORED: "Ignored",
+    OutcomeKind.WIRED: "Events wired",
+    OutcomeKind.WOULD_WIRE: "Events would be wired (report)",
+    OutcomeKind.ALREADY_WIRED: "Events already wired",
+    OutcomeKind.WIRING_FAILED: "Event wiring failed",
 }
 _COLORS: Final = {
+    OutcomeKind.WIRING_FAILED: "Attention",
+    OutcomeKind.WIRED: "Good",
+    OutcomeKind.WOULD_WIRE: "Warning",
     OutcomeKind.FAILED: "Attention",
     OutcomeKind.PARTIALLY_FAILED: "Warning",
     OutcomeKind.REMEDIATED: "Good",

@@ -44,14 +44,24 @@ class OutcomeKind(enum.StrEnum):
     # Event handling only: the event was not about a subscription to enforce.
     IGNORED = "ignored"
     REJECTED = "rejected"
+    # Event wiring (enforcer/core/wiring.py): the subscription's event subscription for new AI accounts. Kinds
+    # of their own, so that a wiring failure is never counted or shown as a failure of the plan.
+    WIRED = "wired"
+    WOULD_WIRE = "would_wire"
+    ALREADY_WIRED = "already_wired"
+    WIRING_FAILED = "wiring_failed"
 
     @property
     def is_failure(self) -> bool:
-        return self in (OutcomeKind.FAILED, OutcomeKind.PARTIALLY_FAILED)
+        return self in (OutcomeKind.FAILED, OutcomeKind.PARTIALLY_FAILED, OutcomeKind.WIRING_FAILED)
 
     @property
     def is_change(self) -> bool:
-        return self in (OutcomeKind.REMEDIATED, OutcomeKind.WOULD_REMEDIATE)
+        return self in (OutcomeKind.REMEDIATED, OutcomeKind.WOULD_REMEDIATE, OutcomeKind.WIRED, OutcomeKind.WOULD_WIRE)
+
+    @property
+    def is_wiring(self) -> bool:
+        return self in WIRING_OUTCOMES
 
     @property
     def needs_attention(self) -> bool:
@@ -64,12 +74,20 @@ class OutcomeKind(enum.StrEnum):
 OUTCOME_ORDER: tuple[OutcomeKind, ...] = (
     OutcomeKind.FAILED,
     OutcomeKind.PARTIALLY_FAILED,
+    OutcomeKind.WIRING_FAILED,
     OutcomeKind.REJECTED,
     OutcomeKind.REMEDIATED,
     OutcomeKind.WOULD_REMEDIATE,
+    OutcomeKind.WIRED,
+    OutcomeKind.WOULD_WIRE,
     OutcomeKind.EXCLUDED,
     OutcomeKind.IGNORED,
     OutcomeKind.COMPLIANT,
+    OutcomeKind.ALREADY_WIRED,
+)
+
+WIRING_OUTCOMES: frozenset[OutcomeKind] = frozenset(
+    {OutcomeKind.WIRED, OutcomeKind.WOULD_WIRE, OutcomeKind.ALREADY_WIRED, OutcomeKind.WIRING_FAILED}
 )
 
 

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from enforcer.core.models import (
+    WIRING_OUTCOMES,
     ErrorKind,
     FieldChange,
     Mode,
@@ -59,7 +60,9 @@ _MAX_BATCH_BYTES: Final = 3 * 1024 * 1024
 # A string property holds at most 64 KiB (32 K UTF-16 characters); errors are cut well below that.
 _MAX_TEXT: Final = 8000
 # Outcomes that are about events rather than subscriptions do not replace a subscription's latest state.
-NOT_A_DECISION: Final = frozenset({OutcomeKind.IGNORED, OutcomeKind.REJECTED})
+# Wiring outcomes are not about the plan either: they have their own index partition (WIRING_PARTITION).
+NOT_A_DECISION: Final = frozenset({OutcomeKind.IGNORED, OutcomeKind.REJECTED}) | WIRING_OUTCOMES
+WIRING_PARTITION: Final = "latest-wiring"
 # Characters the Table service refuses in PartitionKey and RowKey.
 _KEY_FORBIDDEN: Final = str.maketrans({c: "_" for c in "/\\#?\t\n\r"})
 INVERT_BASE: Final = 10**16  # microseconds since 1970 stay below this until the year 2286
@@ -306,6 +309,15 @@ def current_entity(record: AuditRecord, *, verified_at: str) -> dict[str, Any]:
     else:
         entity.pop("last_changed", None)
         entity.pop("last_change_trigger", None)
+    return entity
+
+
+def wiring_entity(record: AuditRecord) -> dict[str, Any]:
+    """The wiring index row (one per subscription): a copy of its newest wiring record."""
+    entity = record.to_entity()
+    entity["PartitionKey"] = WIRING_PARTITION
+    entity["RowKey"] = table_key(record.subscription_id)
+    entity["history_row_key"] = record.RowKey
     return entity
 
 

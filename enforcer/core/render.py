@@ -113,6 +113,6 @@ def render_status(records: Sequence[AuditRecord], as_json: bool) -> str:
         "  ".join([*(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])), row[-1]]).rstrip()
         for row in (header, *rows)
     ]
-    failing = sum(1 for r in ordered if r.outcome in (OutcomeKind.FAILED.value, OutcomeKind.PARTIALLY_FAILED.value))
+    failing = sum(1 for r in ordered if r.outcome in {k.value for k in OutcomeKind if k.is_failure})
     lines += ["", f"{len(ordered)} subscription(s), {failing} failing."]
     return "\n".join(lines)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from enforcer.core.models import Component, ComponentSetting, DesiredState, Mode
 from enforcer.core.text import is_guid
+from enforcer.core.wiring import WiringConfig, WiringMode
 
 
 class ConfigError(ValueError):
@@ -147,6 +148,55 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         'Hours between Teams heartbeats ("All N subscription(s) compliant, checked at …") after sweeps that changed '
         "nothing; `0` turns them off (0-168). Needs the audit store: the last heartbeat is read from the runs table.",
     ),
+    SettingSpec(
+        "ENFORCER_EVENT_WIRING",
+        "on",
+        "Event wiring for new AI accounts in each subscription in scope: `on` (the sweep and new-subscription "
+        "events create what is missing), `report` (record what is missing, write nothing), `off`. `on` needs the "
+        "delivery URL, key and location below; until they are set it skips the wiring and says so in the run notes.",
+    ),
+    SettingSpec(
+        "ENFORCER_EVENT_DELIVERY_URL",
+        "",
+        "Webhook of the `ai_account_created` function without its key: "
+        "`https://<app>/runtime/webhooks/EventGrid?functionName=ai_account_created` (set by the deployment).",
+    ),
+    SettingSpec(
+        "ENFORCER_EVENT_DELIVERY_KEY",
+        "",
+        "Secret. The Functions host's `eventgrid_extension` system key (a Key Vault reference in the deployment).",
+    ),
+    SettingSpec(
+        "ENFORCER_EVENT_SUBSCRIPTION_NAME",
+        "defender-ai-enforcer-ai-account-created",
+        "Name of the enforcer's event subscription on each system topic (the deployment uses "
+        "`<function app>-ai-account-created`).",
+    ),
+    SettingSpec(
+        "ENFORCER_EVENTS_RESOURCE_GROUP",
+        "rg-defender-ai-enforcer-events",
+        "Resource group the enforcer creates (if missing) in a subscription that has no system topic yet.",
+    ),
+    SettingSpec(
+        "ENFORCER_EVENTS_LOCATION",
+        "",
+        "Region of that resource group (the topic itself is global); set by the deployment.",
+    ),
+    SettingSpec(
+        "ENFORCER_EVENTS_TOPIC_NAME",
+        "evgst-enforcer-resources",
+        "Name of the `Microsoft.Resources.Subscriptions` system topic the enforcer creates.",
+    ),
+    SettingSpec(
+        "ENFORCER_EVENT_DEAD_LETTER_ACCOUNT_ID",
+        "",
+        "Resource id of the storage account for undeliverable events (empty: no dead-lettering).",
+    ),
+    SettingSpec(
+        "ENFORCER_EVENT_DEAD_LETTER_CONTAINER",
+        "eventgrid-deadletter",
+        "Blob container for undeliverable events.",
+    ),
 )
 
 _COMPONENTS: Final = (
@@ -195,6 +245,26 @@ _CONNECTION_STRING_KEYS: Final = frozenset(
         "filesecondaryendpoint",
         "sharedaccesssignature",
     }
+)
+# Azure's naming rules for what event wiring creates: event subscription names 3-64 letters, digits and '-';
+# system topic names 3-128 of the same; resource group names 1-90 of letters, digits, '_', '-', '.', '(' and
+# ')', not ending in '.'; a storage account resource id for dead-lettering.
+_WIRING_NAMES: Final = (
+    ("ENFORCER_EVENT_SUBSCRIPTION_NAME", re.compile(r"^[A-Za-z0-9-]{3,64}$"), "3-64 letters, digits or '-'"),
+    ("ENFORCER_EVENTS_TOPIC_NAME", re.compile(r"^[A-Za-z0-9-]{3,128}$"), "3-128 letters, digits or '-'"),
+    (
+        "ENFORCER_EVENTS_RESOURCE_GROUP",
+        re.compile(r"^[-\w.()]{0,89}[-\w()]$"),
+        "1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'",
+    ),
+    (
+        "ENFORCER_EVENT_DEAD_LETTER_ACCOUNT_ID",
+        re.compile(
+            r"^(|/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/[a-z0-9]{3,24})$",
+            re.IGNORECASE,
+        ),
+        "empty or /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Storage/storageAccounts/<name>",
+    ),
 )
 
 
@@ -360,6 +430,8 @@ class Settings:
     arm_retry_deadline_seconds: float = 120.0
     event_retry_deadline_seconds: float = 20.0
     heartbeat_hours: int = 24
+    wiring: WiringConfig = field(default_factory=WiringConfig)
+    event_delivery_key: str | None = field(default=None, repr=False)  # a secret: never logged or recorded
 
     def for_dry_run(self, dry_run: bool) -> Settings:
         """`--dry-run`: audit mode (decide and report, never write), whatever ENFORCER_MODE says."""
@@ -406,6 +478,31 @@ class Settings:
         )
         resource_graph = _choice(env, "ENFORCER_RESOURCE_GRAPH", ("on", "off"))
         unlisted = _choice(env, "ENFORCER_UNLISTED_COMPONENTS", ("keep", "off"))
+        delivery_url = _value(env, "ENFORCER_EVENT_DELIVERY_URL")
+        if delivery_url:
+            delivery_url = validate_endpoint("ENFORCER_EVENT_DELIVERY_URL", delivery_url)
+            if "code=" in urlsplit(delivery_url).query.lower():
+                raise ConfigError(
+                    "ENFORCER_EVENT_DELIVERY_URL must not carry the key (code=...); "
+                    "put the key in ENFORCER_EVENT_DELIVERY_KEY, which is kept secret"
+                )
+        for wiring_setting, pattern, rule in _WIRING_NAMES:
+            if not pattern.match(_value(env, wiring_setting)):
+                raise ConfigError(f"{wiring_setting}={_value(env, wiring_setting)!r} is not valid: {rule}")
+        delivery_key = _value(env, "ENFORCER_EVENT_DELIVERY_KEY")
+        # An unresolved App Service Key Vault reference arrives as its literal text: not a key (yet).
+        if delivery_key.startswith("@Microsoft.KeyVault("):
+            delivery_key = ""
+        wiring = WiringConfig(
+            mode=WiringMode(_choice(env, "ENFORCER_EVENT_WIRING", tuple(m.value for m in WiringMode))),
+            event_subscription_name=_value(env, "ENFORCER_EVENT_SUBSCRIPTION_NAME"),
+            resource_group=_value(env, "ENFORCER_EVENTS_RESOURCE_GROUP"),
+            location=_value(env, "ENFORCER_EVENTS_LOCATION"),
+            topic_name=_value(env, "ENFORCER_EVENTS_TOPIC_NAME"),
+            delivery_url=delivery_url,
+            dead_letter_account_id=_value(env, "ENFORCER_EVENT_DEAD_LETTER_ACCOUNT_ID"),
+            dead_letter_container=_value(env, "ENFORCER_EVENT_DEAD_LETTER_CONTAINER"),
+        )
         return cls(
             mode=mode,
             desired=DesiredState(tuple(components), unlisted_off=unlisted == "off"),
@@ -427,4 +524,6 @@ class Settings:
             arm_retry_deadline_seconds=_int(env, "ENFORCER_ARM_RETRY_DEADLINE_SECONDS", 5, 3600),
             event_retry_deadline_seconds=_int(env, "ENFORCER_EVENT_RETRY_DEADLINE_SECONDS", 5, 25),
             heartbeat_hours=_int(env, "ENFORCER_HEARTBEAT_HOURS", 0, 168),
+            wiring=wiring,
+            event_delivery_key=delivery_key or None,
         )

@@ -13,6 +13,7 @@ from enforcer.core.models import Outcome, OutcomeKind, Trigger, utc_now_iso
 from enforcer.core.text import escape_control
 from enforcer.usecases.record import record_and_notify
 from enforcer.usecases.services import Services
+from enforcer.usecases.wire_events import wire_new_subscription
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,12 @@ def _handle_event(raw: object, route: Route, services: Services) -> Outcome:
     )
     if parsed.display_name and not outcome.subscription_name:
         outcome.subscription_name = parsed.display_name
-    record_and_notify(services, [outcome])
+    outcomes = [outcome]
+    if parsed.announces_new_subscription:
+        # A new subscription has no event wiring yet: wire it now rather than at the next sweep.
+        wired = wire_new_subscription(services, outcome, outcome.trigger)
+        if wired is not None:
+            outcomes.append(wired)
+    record_and_notify(services, outcomes)
     services.recent_events.add(parsed.event_id, outcome.outcome.value)
     return outcome

@@ -17,6 +17,7 @@ from enforcer.core.models import (
     SubscriptionInfo,
     SubscriptionListing,
 )
+from enforcer.core.wiring import EventSubscriptionView, SystemTopic, WiringConfig
 
 if TYPE_CHECKING:
     from enforcer.core.health import OutboxDepth
@@ -111,3 +112,19 @@ class HeartbeatSender(Protocol):
     """A notifier that can say "all compliant" (the Teams notifier does)."""
 
     def notify_heartbeat(self, summary: RunSummary, text: str) -> str: ...
+
+
+class EventWiring(Protocol):
+    """Event Grid and resource groups in each subscription: what event wiring reads and writes.
+
+    Errors are EnforcementError (forbidden, throttled, ...), except `resources_topics`, which raises
+    ResourceGraphError so the caller can fall back to listing with ARM.
+    """
+
+    def resources_topics(self, subscription_ids: Sequence[str]) -> tuple[dict[str, SystemTopic], int]: ...
+    def list_topics(self, subscription_id: str) -> list[SystemTopic]: ...
+    def get_event_subscription(self, topic: SystemTopic, name: str) -> EventSubscriptionView | None: ...
+    def ensure_resource_group(self, subscription_id: str, name: str, location: str) -> bool: ...
+    def create_topic(self, subscription_id: str, resource_group: str, name: str) -> SystemTopic: ...
+    def put_event_subscription(self, topic: SystemTopic, config: WiringConfig) -> EventSubscriptionView: ...
+    def close(self) -> None: ...

@@ -10,6 +10,7 @@ from enforcer.core.settings import Settings
 from enforcer.usecases.enforce import Enforcer
 from enforcer.usecases.ports import (
     AuditLog,
+    EventWiring,
     Metrics,
     NoMetrics,
     Notifier,
@@ -46,6 +47,7 @@ class Services:
     audit: AuditLog | None = None
     notifier: Notifier | None = None
     resource_graph: PricingIndex | None = None
+    wiring: EventWiring | None = None
     recent_events: RecentEvents = field(default_factory=RecentEvents)
     # What this process remembers from one sweep to the next (the last full listing, when there is no audit store).
     sweep_memory: dict[str, str] = field(default_factory=dict)
@@ -54,6 +56,6 @@ class Services:
 
     def close(self) -> None:
         """Close every client; the pricing gateway last, since Resource Graph shares its HTTP session."""
-        for port in (self.resource_graph, self.audit, self.notifier, self.arm):
+        for port in (self.wiring, self.resource_graph, self.audit, self.notifier, self.arm):
             if port is not None:
                 port.close()

@@ -79,4 +79,14 @@ az deployment sub create \
                  existingResourceEventsTopicIds="$existing_resource_topics" \
                  extraPolicyDefinitionIds="$(csv_to_json "${ENFORCER_POLICY_DEFINITION_IDS:-}")" \
                  deadLetterAlertThreshold="${ENFORCER_ALERT_DEAD_LETTER_THRESHOLD:-0}" \
+                 keyVaultName="${AZURE_KEY_VAULT_NAME:-}" \
+                 eventDeliveryKeySecretName="${ENFORCER_EVENT_DELIVERY_KEY_SECRET_NAME:-}" \
     --only-show-errors --output none
+
+# The app reads the delivery key through a Key Vault reference, which the platform resolves at start: restart so
+# that event wiring does not wait for the next refresh (up to 24 hours) after the first deployment.
+if [ -n "${ENFORCER_EVENT_DELIVERY_KEY_SECRET_NAME:-}" ]; then
+    echo "postdeploy: restarting $AZURE_FUNCTION_APP_NAME so it reads the event delivery key"
+    az functionapp restart --ids "$AZURE_FUNCTION_APP_ID" --only-show-errors --output none || \
+        echo "postdeploy: restart failed; the app picks up the key at its next restart or within 24 hours" >&2
+fi

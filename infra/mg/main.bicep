@@ -50,6 +50,50 @@ resource pricingAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' 
   }
 }
 
+// Event wiring (issue 14): a custom role with only what wiring a subscription needs, defined and assigned at this
+// group. Resource groups: read, and write to create the enforcer's events group (RBAC cannot limit the write to
+// one group name before the group exists; the code only ever creates ENFORCER_EVENTS_RESOURCE_GROUP). Event Grid
+// system topics and their event subscriptions: read and write (no delete: the enforcer never removes wiring).
+// A WebHook destination needs no permission on the endpoint (Event Grid validates it by handshake). The
+// dead-letter destination is a storage account id: Reader already covers reading it; whether ARM checks more on
+// it at event subscription creation is not documented in the sources we checked.
+// Source: https://learn.microsoft.com/azure/role-based-access-control/permissions/integration#microsofteventgrid
+var wiringRoleName = 'Defender for AI Enforcer event wiring (${managementGroup().name})'
+resource wiringRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(managementGroup().id, 'defender-ai-enforcer-event-wiring')
+  properties: {
+    roleName: wiringRoleName
+    description: 'Lets the Defender for AI Enforcer create its events resource group, the Microsoft.Resources.Subscriptions system topic and its event subscription for new AI accounts.'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: [
+          'Microsoft.Resources/subscriptions/resourceGroups/read'
+          'Microsoft.Resources/subscriptions/resourceGroups/write'
+          'Microsoft.EventGrid/systemTopics/read'
+          'Microsoft.EventGrid/systemTopics/write'
+          'Microsoft.EventGrid/systemTopics/eventSubscriptions/read'
+          'Microsoft.EventGrid/systemTopics/eventSubscriptions/write'
+        ]
+        notActions: []
+      }
+    ]
+    assignableScopes: [
+      managementGroup().id
+    ]
+  }
+}
+
+// The event wiring role above (custom, defined at this management group).
+resource wiringAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(managementGroup().id, principalId, wiringRole.id)
+  properties: {
+    roleDefinitionId: wiringRole.id
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 // Every subscription under the group is evaluated; a new one starts NonCompliant, and the PolicyStates
 // system topic (modules/topics.bicep) turns that into an event for subscription_created.
 resource auditAssignment 'Microsoft.Authorization/policyAssignments@2024-04-01' = {

@@ -269,6 +269,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.properties.clientId};Authorization=AAD'
     // DefaultAzureCredential picks the user-assigned identity from this (ARM, Resource Graph, Tables).
     AZURE_CLIENT_ID: identity.properties.clientId
+    // Where event wiring delivers (core/wiring.py): the Event Grid extension's webhook, without the key.
+    ENFORCER_EVENT_DELIVERY_URL: 'https://${functionApp.properties.defaultHostName}/runtime/webhooks/EventGrid?functionName=ai_account_created'
   })
   dependsOn: [
     deploymentContainer

@@ -35,6 +35,7 @@ from typing import Any, Final, cast
 from urllib.parse import parse_qs, quote, urlsplit
 
 from enforcer.adapters.closing import RunsWhileEntered
+from localdev.emulator.eventgrid import EVENTGRID_KINDS, EVENTGRID_ROUTES, EVENTGRID_WRITE_KINDS, EventGridState
 from localdev.emulator.faults import FaultConfig, FaultDraws
 from localdev.emulator.fleet import FleetMember, build_fleet
 from localdev.emulator.state import (
@@ -95,8 +96,9 @@ _ROUTES: Final[tuple[tuple[str, re.Pattern[str], str], ...]] = (
         re.compile(r"^/providers/Microsoft\.ResourceGraph/resources/?$", re.IGNORECASE),
         "resourcegraph.resources",
     ),
+    *EVENTGRID_ROUTES,  # event wiring: localdev/emulator/eventgrid.py
 )
-_WRITE_KINDS: Final = frozenset({"pricings.put", "providers.register"})
+_WRITE_KINDS: Final = frozenset({"pricings.put", "providers.register"}) | EVENTGRID_WRITE_KINDS
 _ARG_QUERY = re.compile(
     r"^securityresources\s*\|\s*where\s+type\s*=~\s*'microsoft\.security/pricings'\s+and\s+name\s*=~\s*'(?P<plan>[A-Za-z0-9]+)'"
     r"\s*\|\s*project\s+subscriptionId\s*,\s*pricingTier\s*=\s*tostring\(\s*properties\.pricingTier\s*\)"
@@ -270,6 +272,8 @@ class Emulator(RunsWhileEntered):
         self._faults = faults or FaultConfig()
         self._draws = FaultDraws(self._faults.seed)
         self._store = SubscriptionStore()
+        # Resource groups, system topics and event subscriptions (event wiring); tests seed and inspect it.
+        self.eventgrid = EventGridState(client_object_id=CLIENT_OBJECT_ID)
         self._stats_lock = threading.Lock()
         self._calls: collections.Counter[str] = collections.Counter()
         self._calls_by_sub: collections.Counter[tuple[str, str | None]] = collections.Counter()
@@ -640,6 +644,13 @@ class Emulator(RunsWhileEntered):
         if kind == "subscriptions.get":
             with record.lock:
                 return _Reply(200, record.to_arm())
+        if kind in EVENTGRID_KINDS:
+            try:
+                payload = json.loads(body) if body else None
+            except ValueError:
+                raise ArmError(400, "InvalidRequestContent", "The request content was invalid.") from None
+            status, answer = self.eventgrid.serve(kind, method, path, payload)
+            return _Reply(status, answer)
         if kind == "providers.register":
             return self._register(record, faults)
         if kind == "providers.get":
@@ -820,7 +831,8 @@ class Emulator(RunsWhileEntered):
         inventory = _ARG_INVENTORY.match(text)
         match = inventory or _ARG_QUERY.match(text)
         plan = find_plan(self.plans, match.group("plan")) if match else None
-        if match is None or plan is None:
+        topics_query = match is None and self.eventgrid.topic_rows(request["query"], []) is not None
+        if not topics_query and (match is None or plan is None):
             raise ArmError(
                 400,
                 "BadRequest",
@@ -850,7 +862,10 @@ class Emulator(RunsWhileEntered):
 
         moment = time.monotonic() - faults.resource_graph_lag_seconds
         rows: list[dict[str, Any]] = []
+        readable = [s for s in sub_ids if faults.forbidden.get(s) != "all"]
         for sub_id in sub_ids:
+            if plan is None:  # the systemtopics query: rows come from the Event Grid state below
+                break
             record = self._store.get(sub_id)
             # Our reading: a new subscription appears in `resourcecontainers` only after the index catches up.
             if record is None or (inventory is not None and record.created_at > moment):
@@ -872,7 +887,9 @@ class Emulator(RunsWhileEntered):
             row["pricingTier"] = str(props.get("pricingTier", "")) if props is not None else ""
             row["extensions"] = props.get("extensions") if props is not None else None
             rows.append(row)
-        if match.group("order"):
+        if topics_query:
+            rows = self.eventgrid.topic_rows(request["query"], readable) or []
+        elif match is not None and plan is not None and match.group("order"):
             # KQL's `order by` sorts descending unless told `asc`.
             descending = (match.group("direction") or "desc").lower() == "desc"
             rows.sort(key=lambda r: str(r["subscriptionId"]), reverse=descending)

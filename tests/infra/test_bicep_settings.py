@@ -15,7 +15,20 @@ MAIN_DECLARATIONS = declarations(MAIN)
 SPEC_BY_NAME = {spec.name: spec for spec in SETTINGS}
 
 # Settings whose value the Bicep computes from the deployment instead of a parameter.
-COMPUTED = {"ENFORCER_ARM_ENDPOINT", "ENFORCER_ARM_AUDIENCE", "ENFORCER_STORAGE", "ENFORCER_TEAMS_WEBHOOK_URL"}
+COMPUTED = {
+    "ENFORCER_ARM_ENDPOINT",
+    "ENFORCER_ARM_AUDIENCE",
+    "ENFORCER_STORAGE",
+    "ENFORCER_TEAMS_WEBHOOK_URL",
+    # Event wiring: where to deliver and what to create, fixed by the deployment (names, region, storage, key).
+    "ENFORCER_EVENT_DELIVERY_URL",
+    "ENFORCER_EVENT_DELIVERY_KEY",
+    "ENFORCER_EVENT_SUBSCRIPTION_NAME",
+    "ENFORCER_EVENTS_LOCATION",
+    "ENFORCER_EVENTS_TOPIC_NAME",
+    "ENFORCER_EVENT_DEAD_LETTER_ACCOUNT_ID",
+    "ENFORCER_EVENT_DEAD_LETTER_CONTAINER",
+}
 
 # Settings the Bicep sets before enforcer/core/settings.py reads them (the app side is wired separately).
 SET_AHEAD_OF_CODE = {"ENFORCER_ARM_AUDIENCE"}
@@ -123,6 +136,8 @@ def test_env_names_in_azd_parameters_match_the_app_setting_names() -> None:
     raw = (INFRA / "main.parameters.json").read_text(encoding="utf-8")
     env_by_param = dict(re.findall(r'"(\w+)": \{\s*"value": "?\$\{([A-Z0-9_]+)', raw))
     for name, expression in enforcer_app_settings().items():
+        if name in COMPUTED:
+            continue
         param = setting_parameter(name, expression)
         if param in env_by_param:
             assert env_by_param[param] == name, f"azd env {env_by_param[param]} feeds {name}; use the same name"
@@ -136,3 +151,25 @@ def test_the_sweep_budget_cannot_exceed_the_function_timeout() -> None:
     match = re.search(r"@maxValue\((\d+)\)\n(?:@[^\n]*\n)*param sweepTimeBudgetSeconds ", raw)
     assert match, "sweepTimeBudgetSeconds needs a @maxValue below the function timeout"
     assert int(match.group(1)) < timeout, f"@maxValue {match.group(1)} s is not below functionTimeout {timeout} s"
+
+
+def test_event_wiring_settings_come_from_the_deployment() -> None:
+    settings = enforcer_app_settings()
+    # A Key Vault reference to the secret events.bicep stores, never the key itself.
+    key = settings["ENFORCER_EVENT_DELIVERY_KEY"]
+    pattern = (
+        r"'@Microsoft\.KeyVault\(SecretUri=https://\$\{keyVaultName\}[^']*/secrets/\$\{eventDeliveryKeySecretName\}/\)'"
+    )
+    assert re.fullmatch(pattern, key), key
+    # The same event subscription name events.bicep gives ours.
+    assert settings["ENFORCER_EVENT_SUBSCRIPTION_NAME"] == "'${functionAppName}-ai-account-created'"
+    events = (INFRA / "events.bicep").read_text(encoding="utf-8")
+    assert "subscriptionName: '${systemTopicSubscriptionPrefix}-ai-account-created'" in events
+    assert "var systemTopicSubscriptionPrefix = functionAppName" in events
+    # The delivery URL is filled in by app.bicep from the site's host name, without a key.
+    app = (INFRA / "modules" / "app.bicep").read_text(encoding="utf-8")
+    url = re.search(r"ENFORCER_EVENT_DELIVERY_URL: '([^']*)'", app)
+    assert url and "functionApp.properties.defaultHostName" in url.group(1) and "code=" not in url.group(1)
+    assert settings["ENFORCER_EVENTS_TOPIC_NAME"] == "resourceEventsTopicName"
+    assert settings["ENFORCER_EVENTS_RESOURCE_GROUP"] == "eventsResourceGroupName"
+    assert settings["ENFORCER_EVENT_DEAD_LETTER_CONTAINER"] == "deadLetterContainerName"

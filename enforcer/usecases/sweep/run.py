@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from enforcer.core.models import (
@@ -35,6 +36,7 @@ from enforcer.usecases.sweep.model import (
     SweepResult,
 )
 from enforcer.usecases.sweep.plan import StoreUnavailable, make_plan
+from enforcer.usecases.wire_events import wire_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +60,20 @@ def _record_run_end(services: Services, run: Run, plan: Plan, outcomes: list[Out
     except Exception as error:
         run.store_error = str(error) or type(error).__name__
         logger.error("audit store failed at the end of the sweep (%s): current state not updated", run.store_error)
+
+
+def _record_wiring(services: Services, run: Run, outcomes: Sequence[Outcome]) -> None:
+    """Wiring decisions that changed something or failed go to the history as they are made, like the plan's."""
+    notable = [o for o in outcomes if is_notable(o, None)]
+    if services.audit is None or not notable or run.store_error is not None:
+        return
+    try:
+        services.audit.record_history(notable)
+    except Exception as error:
+        for o in notable:
+            logger.error("audit write failed; outcome kept in the log: %s", json.dumps(o.to_dict()))
+        run.unrecorded.extend(notable)
+        run.store_error = str(error) or type(error).__name__
 
 
 def _maintain(services: Services, run: Run, plan: Plan, notes: list[str], now: datetime) -> None:
@@ -147,6 +163,12 @@ def sweep(
     timings["checks"] = records_started - checks_started
     order = plan.new + plan.rest
     outcomes = [run.outcomes[s] for s in order if s in run.outcomes]
+    # Event wiring for new AI accounts, for the subscriptions just handled (usecases/wire_events.py).
+    wiring = wire_sweep(services, outcomes, run.trigger, dry_run=dry_run, deadline=run.deadline, clock=clock)
+    _record_wiring(services, run, wiring.outcomes)
+    outcomes += wiring.outcomes
+    plan.notes.extend(wiring.notes)
+    plan.calls["resourcegraph.resources"] = plan.calls.get("resourcegraph.resources", 0) + wiring.graph_requests
     if settled:
         plan.notes.append(f"{settled} subscription(s) compliant per Resource Graph (no ARM call)")
     if not settings.use_resource_graph and run.total:
