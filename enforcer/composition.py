@@ -38,6 +38,9 @@ def build_services(
         # Known subscriptions live in the runs table; share the audit store's connection when it has one.
         storage = audit.tables if isinstance(audit, AuditStore) else settings.storage
         inventory = InventoryStore(storage, settings.runs_table)
+    # AI accounts: always built (no network until used) so that `coverage` works whatever ENFORCER_ACCOUNT_PROTECTION.
+    from enforcer.adapters.cognitive import AccountGraph, CognitiveGateway
+
     return Services(
         settings=settings,
         arm=arm,
@@ -46,6 +49,8 @@ def build_services(
         notifier=notifier,
         resource_graph=resource_graph,
         inventory=inventory,
+        accounts=CognitiveGateway(arm),
+        account_index=AccountGraph(arm),
     )
 
 

@@ -119,6 +119,15 @@ param sweepTimeBudgetSeconds int = 480
 @description('ENFORCER_RESOURCE_GRAPH: `on` asks Azure Resource Graph for candidates first; `off` GETs each subscription.')
 param resourceGraph string = 'on'
 
+// Source: enforcer/core/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
+@allowed([
+  'on'
+  'report'
+  'unmanaged'
+])
+@description('ENFORCER_ACCOUNT_PROTECTION: `on` enables Defender for AI on each AI account whose own setting is Disabled; `report` only records and notifies; `unmanaged` does not read accounts.')
+param accountProtection string = 'on'
+
 // ---------------------------------------------------------------------------------------------------
 // Scope of enforcement and permissions
 // ---------------------------------------------------------------------------------------------------
@@ -225,6 +234,7 @@ var enforcerAppSettings = {
   ENFORCER_SWEEP_CONCURRENCY: string(sweepConcurrency)
   ENFORCER_SWEEP_TIME_BUDGET_SECONDS: string(sweepTimeBudgetSeconds)
   ENFORCER_RESOURCE_GRAPH: resourceGraph
+  ENFORCER_ACCOUNT_PROTECTION: accountProtection
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -154,7 +154,8 @@ class AuditStore(ClosesOnExit):
             self._submit(self.audit_table, chunk)
         latest: dict[str, AuditRecord] = {}
         for record in records:
-            if OutcomeKind(record.outcome) in NOT_A_DECISION:
+            # The `latest` index is one row per subscription: an account's decision must not replace it.
+            if OutcomeKind(record.outcome) in NOT_A_DECISION or record.is_account:
                 continue
             current = latest.get(record.PartitionKey)
             if current is None or record.RowKey < current.RowKey:  # smaller RowKey = newer

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import urlsplit
 
+from enforcer.core.accounts import AccountProtection
 from enforcer.core.models import Component, ComponentSetting, DesiredState, Mode
 from enforcer.core.text import is_guid
 
@@ -97,6 +98,13 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "ENFORCER_SWEEP_TIME_BUDGET_SECONDS",
         "480",
         "Seconds a sweep may run before it stops cleanly and leaves the rest to the next run (< function timeout).",
+    ),
+    SettingSpec(
+        "ENFORCER_ACCOUNT_PROTECTION",
+        "on",
+        "Each AI account's own `defenderForAISettings`: `on` sets a `Disabled` account to `Enabled`; `report` "
+        "records and notifies but never writes; `unmanaged` does not read accounts. An account tagged "
+        "ENFORCER_EXEMPT_TAG is excluded.",
     ),
     SettingSpec(
         "ENFORCER_RESOURCE_GRAPH",
@@ -192,6 +200,7 @@ class Settings:
     sweep_concurrency: int = 16
     sweep_time_budget_seconds: int = 480
     use_resource_graph: bool = True
+    account_protection: AccountProtection = AccountProtection.ON
 
     def for_dry_run(self, dry_run: bool) -> Settings:
         """`--dry-run`: audit mode (decide and report, never write), whatever ENFORCER_MODE says."""
@@ -249,4 +258,7 @@ class Settings:
             sweep_concurrency=_int(env, "ENFORCER_SWEEP_CONCURRENCY", 1, 256),
             sweep_time_budget_seconds=_int(env, "ENFORCER_SWEEP_TIME_BUDGET_SECONDS", 10, 3600),
             use_resource_graph=resource_graph == "on",
+            account_protection=AccountProtection(
+                _choice(env, "ENFORCER_ACCOUNT_PROTECTION", tuple(p.value for p in AccountProtection))
+            ),
         )

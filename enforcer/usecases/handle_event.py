@@ -9,6 +9,7 @@ import logging
 
 from enforcer.core.events import EnforceRequest, Route, parse_event
 from enforcer.core.models import Outcome, OutcomeKind, Trigger, utc_now_iso
+from enforcer.usecases.protect_accounts import protect_event_account
 from enforcer.usecases.record import record_and_notify
 from enforcer.usecases.services import Services
 
@@ -74,5 +75,11 @@ def handle_event(raw: object, route: Route, services: Services) -> Outcome:
     if parsed.display_name and not outcome.subscription_name:
         outcome.subscription_name = parsed.display_name
     record_and_notify(services, [outcome])
+    # Then the account the event names (its own defenderForAISettings); one record of its own.
+    account_outcome = protect_event_account(services, parsed.resource_id, outcome.trigger)
+    if account_outcome is not None:
+        if account_outcome.subscription_name is None:
+            account_outcome.subscription_name = outcome.subscription_name
+        record_and_notify(services, [account_outcome])
     services.recent_events.add(parsed.event_id, outcome.outcome.value)
     return outcome

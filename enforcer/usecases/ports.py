@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
+from enforcer.core.accounts import AccountRef
 from enforcer.core.models import Outcome, PricingRows, PricingState, RunSummary, SubscriptionInfo, SubscriptionListing
 
 if TYPE_CHECKING:
@@ -56,4 +57,20 @@ class PricingIndex(Protocol):
     """Azure Resource Graph: the AI plan's pricing for many subscriptions per query (can lag behind ARM)."""
 
     def pricings(self, subscription_ids: Sequence[str]) -> PricingRows: ...
+    def close(self) -> None: ...
+
+
+class AccountGateway(Protocol):
+    """Azure Resource Manager: one AI account and its `defenderForAISettings/Default` (core/accounts.py)."""
+
+    def get_account(self, resource_id: str) -> AccountRef | None: ...
+    def get_setting(self, resource_id: str) -> str | None: ...
+    def put_setting(self, resource_id: str, state: str) -> str: ...
+    def close(self) -> None: ...
+
+
+class AccountIndex(Protocol):
+    """Azure Resource Graph: the AI accounts of up to 1,000 subscriptions per query; returns (accounts, requests)."""
+
+    def accounts(self, subscription_ids: Sequence[str]) -> tuple[list[AccountRef], int]: ...
     def close(self) -> None: ...

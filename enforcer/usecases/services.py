@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 
 from enforcer.core.settings import Settings
 from enforcer.usecases.enforce import Enforcer
-from enforcer.usecases.ports import AuditLog, Inventory, Notifier, PricingGateway, PricingIndex
+from enforcer.usecases.ports import (
+    AccountGateway,
+    AccountIndex,
+    AuditLog,
+    Inventory,
+    Notifier,
+    PricingGateway,
+    PricingIndex,
+)
 
 
 class RecentEvents:
@@ -40,9 +48,20 @@ class Services:
     resource_graph: PricingIndex | None = None
     inventory: Inventory | None = None
     recent_events: RecentEvents = field(default_factory=RecentEvents)
+    # AI accounts' own defenderForAISettings (usecases/protect_accounts.py); None: accounts are not handled.
+    accounts: AccountGateway | None = None
+    account_index: AccountIndex | None = None
 
     def close(self) -> None:
         """Close every client; the pricing gateway last, since Resource Graph shares its HTTP session."""
-        for port in (self.resource_graph, self.inventory, self.audit, self.notifier, self.arm):
+        for port in (
+            self.account_index,
+            self.accounts,
+            self.resource_graph,
+            self.inventory,
+            self.audit,
+            self.notifier,
+            self.arm,
+        ):
             if port is not None:
                 port.close()

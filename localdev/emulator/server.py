@@ -7,7 +7,10 @@ Endpoints (shapes from the official REST specs and examples):
 - `POST /subscriptions/{id}/providers/Microsoft.Security/register` and
   `GET /subscriptions/{id}/providers/Microsoft.Security`
   (what azure-mgmt-core's ARMAutoResourceProviderRegistrationPolicy calls on 409 MissingSubscriptionRegistration)
-- `POST /providers/Microsoft.ResourceGraph/resources` for one query shape (see `ARG_QUERY_SHAPE`)
+- `POST /providers/Microsoft.ResourceGraph/resources` for one query shape (see `ARG_QUERY_SHAPE`), and the
+  `resources` query for AI accounts (localdev/emulator/cognitive.py)
+- Microsoft.CognitiveServices accounts (list, get) and their defenderForAISettings (get, list, PUT, PATCH):
+  localdev/emulator/cognitive.py
 
 Per request: resolve the route and count it, check auth (401), add latency, draw throttle (429)
 and server errors (500/503), then serve. Work per request is O(1) except the list and
@@ -34,6 +37,7 @@ from typing import Any, Final, cast
 from urllib.parse import parse_qs, quote, urlsplit
 
 from enforcer.adapters.closing import RunsWhileEntered
+from localdev.emulator import cognitive
 from localdev.emulator.faults import FaultConfig, FaultDraws
 from localdev.emulator.fleet import FleetMember, build_fleet
 from localdev.emulator.state import (
@@ -84,8 +88,9 @@ _ROUTES: Final[tuple[tuple[str, re.Pattern[str], str], ...]] = (
         re.compile(r"^/providers/Microsoft\.ResourceGraph/resources/?$", re.IGNORECASE),
         "resourcegraph.resources",
     ),
+    *cognitive.ROUTES,
 )
-_WRITE_KINDS: Final = frozenset({"pricings.put", "providers.register"})
+_WRITE_KINDS: Final = frozenset({"pricings.put", "providers.register", *cognitive.WRITE_KINDS})
 _ARG_QUERY = re.compile(
     r"^securityresources\s*\|\s*where\s+type\s*=~\s*'microsoft\.security/pricings'\s+and\s+name\s*=~\s*'(?P<plan>[A-Za-z0-9]+)'"
     r"\s*\|\s*project\s+subscriptionId\s*,\s*pricingTier\s*=\s*tostring\(\s*properties\.pricingTier\s*\)"
@@ -248,6 +253,8 @@ class Emulator(RunsWhileEntered):
         self._faults = faults or FaultConfig()
         self._draws = FaultDraws(self._faults.seed)
         self._store = SubscriptionStore()
+        # AI accounts and their defenderForAISettings; tests seed it directly (emulator.cognitive.add(...)).
+        self.cognitive = cognitive.AccountStore()
         self._stats_lock = threading.Lock()
         self._calls: collections.Counter[str] = collections.Counter()
         self._calls_by_sub: collections.Counter[tuple[str, str | None]] = collections.Counter()
@@ -541,7 +548,7 @@ class Emulator(RunsWhileEntered):
     def _throttled(route: _Route, faults: FaultConfig) -> ArmError:
         operation = "Write" if route.kind in _WRITE_KINDS else "Read"
         headers = {"Retry-After": str(int(faults.retry_after_seconds))}
-        if route.kind == "resourcegraph.resources":
+        if route.kind in ("resourcegraph.resources", cognitive.ARG_KIND):
             headers["x-ms-user-quota-remaining"] = "0"
             headers["x-ms-user-quota-resets-after"] = f"00:00:{int(faults.retry_after_seconds):02d}"
         return ArmError(
@@ -569,7 +576,7 @@ class Emulator(RunsWhileEntered):
             raise ArmError(404, "NotFound", f"The ARM emulator does not serve {method} {path}.")
         if kind == "method_not_allowed":
             raise ArmError(405, "MethodNotAllowed", f"The ARM emulator does not support {method} on {path}.")
-        if kind == "resourcegraph.resources":
+        if kind in ("resourcegraph.resources", cognitive.ARG_KIND):
             return self._resource_graph(query, body, faults)
         if kind == "subscriptions.list":
             self._require_api_version(query, None)
@@ -581,6 +588,8 @@ class Emulator(RunsWhileEntered):
                 "InvalidSubscriptionId",
                 f"The provided subscription identifier '{sub_id}' is malformed or invalid.",
             )
+        if kind.startswith("cognitive."):
+            return self._serve_cognitive(route, call, faults)
         pricings_call = kind.startswith("pricings.")
         self._require_api_version(query, PRICINGS_API_VERSION if pricings_call else None)
         record = self._store.get(sub_id)
@@ -620,6 +629,19 @@ class Emulator(RunsWhileEntered):
                 props = record.properties(plan)
             return _Reply(200, pricing_resource(sub_id, plan.name, props))
         return self._put_pricing(record, plan, body, faults, holds_put)
+
+    def _serve_cognitive(self, route: _Route, call: _Call, faults: FaultConfig) -> _Reply:
+        sub_id = route.subscription_id or ""
+        record = self._store.get(sub_id)
+        if record is None:
+            raise ArmError(404, "SubscriptionNotFound", f"The subscription '{sub_id}' could not be found.")
+        try:
+            status, body = self.cognitive.serve(
+                route.kind, call.method, call.path, call.query, call.body, forbidden=faults.forbidden.get(sub_id)
+            )
+        except cognitive.CognitiveError as error:
+            raise ArmError(error.status, error.code, error.message) from None
+        return _Reply(status, body)
 
     @staticmethod
     def _require_api_version(query: Mapping[str, list[str]], exact: str | None) -> None:
@@ -761,9 +783,11 @@ class Emulator(RunsWhileEntered):
             raise ArmError(400, "BadRequest", "The request must be a JSON object with a 'query' string.")
         if request.get("managementGroups"):
             raise ArmError(400, "BadRequest", "The ARM emulator supports subscription-scoped queries only.")
-        match = _ARG_QUERY.match(" ".join(request["query"].split()))
+        query_text = " ".join(request["query"].split())
+        match = _ARG_QUERY.match(query_text)
+        accounts_match = cognitive.ARG_ACCOUNTS_QUERY.match(query_text)
         plan = find_plan(self.plans, match.group("plan")) if match else None
-        if match is None or plan is None:
+        if accounts_match is None and (match is None or plan is None):
             raise ArmError(
                 400,
                 "BadRequest",
@@ -790,8 +814,16 @@ class Emulator(RunsWhileEntered):
             raise ArmError(400, "BadRequest", "The ARM emulator supports resultFormat 'objectArray' only.")
         offset, page = self._arg_window(options)
 
+        if accounts_match is not None:
+            readable = [s for s in sub_ids if self._store.get(s) is not None and faults.forbidden.get(s) != "all"]
+            rows = self.cognitive.resource_graph_rows(readable)
+            if accounts_match.group("order"):
+                descending = (accounts_match.group("direction") or "desc").lower() == "desc"
+                rows.sort(key=lambda r: str(r["id"]).lower(), reverse=descending)
+            return self._arg_page(rows, offset, page)
+        assert match is not None and plan is not None
         moment = time.monotonic() - faults.resource_graph_lag_seconds
-        rows: list[dict[str, Any]] = []
+        rows = []
         for sub_id in sub_ids:
             record = self._store.get(sub_id)
             # ARG shows only what the caller can read, and pricings exist only where Microsoft.Security is registered.
@@ -812,6 +844,10 @@ class Emulator(RunsWhileEntered):
             # KQL's `order by` sorts descending unless told `asc`.
             descending = (match.group("direction") or "desc").lower() == "desc"
             rows.sort(key=lambda r: str(r["subscriptionId"]), reverse=descending)
+        return self._arg_page(rows, offset, page)
+
+    @staticmethod
+    def _arg_page(rows: list[dict[str, Any]], offset: int, page: int) -> _Reply:
         window = rows[offset : offset + page]
         response: dict[str, Any] = {
             "totalRecords": len(rows),
@@ -932,6 +968,9 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         split = urlsplit(self.path)
         route = _resolve(method, split.path)
+        if route.kind == "resourcegraph.resources" and b"microsoft.cognitiveservices/accounts" in body.lower():
+            # Counted apart from the pricings query, so that tests can tell the sweep's two passes apart.
+            route = _Route(cognitive.ARG_KIND, None, None)
         emulator._count(route.kind, route.subscription_id, started)
         try:
             reply = emulator._handle(method, route, self.path, headers, body)

@@ -19,6 +19,7 @@ from enforcer.core.models import (
 from enforcer.core.sweep_plan import resume_point
 from enforcer.usecases.enforce import Enforcer
 from enforcer.usecases.ports import Inventory, PricingIndex
+from enforcer.usecases.protect_accounts import account_pass
 from enforcer.usecases.record import new_run_id
 from enforcer.usecases.services import Services
 from enforcer.usecases.sweep.execute import Run, execute, graph_notes
@@ -106,6 +107,12 @@ def sweep(
     timings["checks"] = records_started - checks_started
     order = plan.new + plan.rest
     outcomes = [run.outcomes[s] for s in order if s in run.outcomes]
+    # Then every AI account's own setting in the subscriptions just handled (usecases/protect_accounts.py).
+    accounts = account_pass(services, run.enforcer.settings, run.trigger, outcomes, deadline=run.deadline, clock=clock)
+    outcomes += accounts.outcomes
+    if accounts.requests:
+        plan.calls["resourcegraph.resources.accounts"] = accounts.requests
+    plan.notes.extend(accounts.notes)
     plan.calls["resourcegraph.resources"] = stats.requests
     plan.notes.extend(graph_notes(stats, settings.use_resource_graph, run.total))
     if stopped:
@@ -119,7 +126,9 @@ def sweep(
         o.notification = "pending"
     _write_audit(services, outcomes)
     if not dry_run:
-        handled = list(plan.infos) if plan.inventory_baseline else [o.subscription_id for o in outcomes]
+        handled = (
+            list(plan.infos) if plan.inventory_baseline else [o.subscription_id for o in outcomes if not o.is_account]
+        )
         _remember(inventory, handled, plan.notes)
     summary = _summarise(
         run,
