@@ -24,6 +24,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     _register_status(commands)
     _register_events(commands)
     _register_sweep(commands)
+    from enforcer.cli import coverage_cmd
+
+    coverage_cmd.register(commands)
 
 
 def _register_sweep(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
