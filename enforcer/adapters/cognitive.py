@@ -35,8 +35,9 @@ ACCOUNTS_QUERY: Final = (
     "| project id, name, subscriptionId, resourceGroup, location, kind, tags "
     "| order by id asc"
 )
-# Clients kept at once (each is small; the HTTP session is shared).
-_MAX_CLIENTS: Final = 512
+# Clients kept at once: the sweep meets accounts ordered by id, so grouped by subscription; a few suffice (each
+# client holds its own pipeline objects, so thousands would cost memory; the HTTP session is shared).
+_MAX_CLIENTS: Final = 64
 
 
 def _account(resource_id: str) -> AccountRef:

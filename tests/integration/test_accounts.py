@@ -205,3 +205,22 @@ def test_thousand_accounts_across_hundred_subscriptions_in_one_sweep(emulator):
         peak = max(peak, in_flight)
     assert 1 < peak <= 8
     assert result.summary.complete
+
+
+def test_coverage_reads_last_verified_and_changed_from_the_audit_store(stack):
+    from enforcer.usecases.coverage import gather_coverage
+
+    emulator = stack["emulator"]
+    emulator.add_subscription(SUBSCRIPTION, display_name="ai-team", pricing=COMPLIANT_AI)
+    emulator.cognitive.add(SUBSCRIPTION, "rg-ai", "contoso-openai", state="Disabled")
+    emulator.cognitive.add(SUBSCRIPTION, "rg-ai", "never-seen", state="Disabled")
+    services = stack["build"]()
+    handle_event(sample(EVENT), Route.AI_ACCOUNT, services)
+    (record,) = account_records(stack["audit"])
+
+    rows = {r.account: r for r in gather_coverage(services)}
+
+    fixed, other = rows["contoso-openai"], rows["never-seen"]
+    assert fixed.protected and fixed.last_changed == fixed.last_verified == record.started_at
+    assert (other.protected, other.why_not, other.last_verified) == (False, "account disabled", None)
+    assert emulator.calls["cognitive.defenderforai.put"] == 1  # the report itself never writes

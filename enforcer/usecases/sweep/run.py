@@ -108,16 +108,20 @@ def sweep(
     order = plan.new + plan.rest
     outcomes = [run.outcomes[s] for s in order if s in run.outcomes]
     # Then every AI account's own setting in the subscriptions just handled (usecases/protect_accounts.py).
+    accounts_started = clock()
     accounts = account_pass(services, run.enforcer.settings, run.trigger, outcomes, deadline=run.deadline, clock=clock)
     outcomes += accounts.outcomes
     if accounts.requests:
         plan.calls["resourcegraph.resources.accounts"] = accounts.requests
     plan.notes.extend(accounts.notes)
+    records_started = clock()
+    timings["accounts"] = records_started - accounts_started
     plan.calls["resourcegraph.resources"] = stats.requests
     plan.notes.extend(graph_notes(stats, settings.use_resource_graph, run.total))
     if stopped:
         plan.notes.append(
-            f"time budget of {settings.sweep_time_budget_seconds} s spent: {len(outcomes)} of {run.total} "
+            f"time budget of {settings.sweep_time_budget_seconds} s spent: {len(outcomes) - len(accounts.outcomes)} "
+            f"of {run.total} "
             "subscription(s) handled; the next sweep continues from here"
         )
 
