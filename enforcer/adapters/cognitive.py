@@ -40,6 +40,20 @@ ACCOUNTS_QUERY: Final = (
 _MAX_CLIENTS: Final = 64
 
 
+def _classify(error: AzureError, *, action: str, subscription_id: str) -> EnforcementError:
+    """As for pricings, but a 403 here needs the account-settings role, not a pricing role."""
+    classified = classify(error, action=action, subscription_id=subscription_id)
+    if classified.kind is not ErrorKind.FORBIDDEN:
+        return classified
+    said = classified.message.split(" Fix:", 1)[0]
+    return EnforcementError(
+        ErrorKind.FORBIDDEN,
+        f"{said} Fix: assign the enforcer's identity the 'Defender for AI Enforcer account settings' custom role "
+        "(infra/mg/main.bicep: accounts/read, accounts/defenderForAISettings/read and /write) at the subscription "
+        "or its management group, or set ENFORCER_ACCOUNT_PROTECTION=report to only read.",
+    )
+
+
 def _account(resource_id: str) -> AccountRef:
     account = parse_account_id(resource_id)
     if account is None:
@@ -79,7 +93,7 @@ class CognitiveGateway:
         except ResourceNotFoundError:
             return None
         except AzureError as error:
-            raise classify(error, action="read the AI account", subscription_id=ref.subscription_id) from error
+            raise _classify(error, action="read the AI account", subscription_id=ref.subscription_id) from error
         return AccountRef(
             ref.subscription_id,
             ref.resource_group,
@@ -99,7 +113,7 @@ class CognitiveGateway:
         except ResourceNotFoundError:
             return None
         except AzureError as error:
-            raise classify(error, action="read defenderForAISettings", subscription_id=ref.subscription_id) from error
+            raise _classify(error, action="read defenderForAISettings", subscription_id=ref.subscription_id) from error
         return canonical_state(_state(setting))
 
     def put_setting(self, resource_id: str, state: str) -> str:
@@ -112,7 +126,7 @@ class CognitiveGateway:
                 ref.resource_group, ref.name, SETTING_NAME, DefenderForAISetting(state=state)
             )
         except AzureError as error:
-            raise classify(error, action="write defenderForAISettings", subscription_id=ref.subscription_id) from error
+            raise _classify(error, action="write defenderForAISettings", subscription_id=ref.subscription_id) from error
         return canonical_state(_state(setting))
 
     def close(self) -> None:

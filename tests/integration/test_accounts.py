@@ -224,3 +224,21 @@ def test_coverage_reads_last_verified_and_changed_from_the_audit_store(stack):
     assert fixed.protected and fixed.last_changed == fixed.last_verified == record.started_at
     assert (other.protected, other.why_not, other.last_verified) == (False, "account disabled", None)
     assert emulator.calls["cognitive.defenderforai.put"] == 1  # the report itself never writes
+
+
+def test_write_denied_is_a_failure_that_names_the_account_role(stack):
+    from localdev.emulator import FaultConfig
+
+    emulator = stack["emulator"]
+    emulator.add_subscription(SUBSCRIPTION, display_name="ai-team", pricing=COMPLIANT_AI)
+    emulator.cognitive.add(SUBSCRIPTION, "rg-ai", "contoso-openai", state="Disabled")
+    emulator.faults = FaultConfig(forbidden={SUBSCRIPTION: "write"})
+
+    handle_event(sample(EVENT), Route.AI_ACCOUNT, stack["build"]())
+
+    assert emulator.cognitive.state(ACCOUNT) == "Disabled"
+    (record,) = account_records(stack["audit"])
+    assert (record.outcome, record.error_kind) == ("failed", "forbidden")
+    assert "Defender for AI Enforcer account settings" in (record.error or "")
+    (message,) = stack["sink"].messages
+    assert "Enabling Defender for AI failed on AI account contoso-openai" in card_texts(message)
