@@ -242,3 +242,22 @@ def test_write_denied_is_a_failure_that_names_the_account_role(stack):
     assert "Defender for AI Enforcer account settings" in (record.error or "")
     (message,) = stack["sink"].messages
     assert "Enabling Defender for AI failed on AI account contoso-openai" in card_texts(message)
+
+
+def test_resource_graph_lists_accounts_with_skip_tokens_and_at_most_1000_subscriptions(emulator):
+    from enforcer.adapters.cognitive import AccountGraph
+
+    members = emulator.seed_fleet(1001, drift_fraction=0.0, seed=9)
+    subs = [m.subscription_id for m in members]
+    ids = emulator.cognitive.seed(subs[:10], 20, disabled_fraction=0.0, seed=9)
+    services = services_for(emulator.url)
+    graph = AccountGraph(services.arm, page_size=7)  # type: ignore[arg-type]
+    try:
+        found, requests = graph.accounts(subs[:10])
+        with pytest.raises(ValueError, match="1000"):
+            graph.accounts(subs)
+    finally:
+        graph.close()
+    assert requests == 3  # 20 rows, 7 a page
+    assert sorted(a.resource_id for a in found) == sorted(ids)
+    assert emulator.calls["resourcegraph.resources.accounts"] == 3
