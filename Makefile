@@ -5,16 +5,21 @@ BIN    := $(VENV)/bin
 PY_STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install test check unit demo bench infra-check clean
+.PHONY: install browser test check unit demo bench infra-check clean
 
-install: $(PY_STAMP) $(NODE_STAMP)
+install: $(PY_STAMP) $(NODE_STAMP) browser
+
+# Headless Chromium for tests/browser and the demo's screenshots (apt; a failure only under CI=true).
+browser:
+	bash scripts/ensure-chromium.sh
 
 $(PY_STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
 	touch $@
 
-# Azurite (the real Table storage server for tests and the demo), pinned in package.json.
+# Azurite (the real Table storage server for tests and the demo) and adaptivecards (Microsoft's card renderer,
+# for tests/browser), pinned in package.json.
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@

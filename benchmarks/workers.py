@@ -7,7 +7,15 @@ import time
 from multiprocessing.connection import Connection
 
 
-def emulator_host(conn: Connection, n: int, drift: float, seed: int, latency_ms: float) -> None:
+def emulator_host(
+    conn: Connection,
+    n: int,
+    drift: float,
+    seed: int,
+    latency_ms: float,
+    accounts: int = 0,
+    accounts_disabled: float = 0.05,
+) -> None:
     """Run the emulator and answer the parent's commands: url, ids, calls, reset, redrift, throttle10, unthrottle,
     early, stop."""
     from localdev.emulator import Emulator, FaultConfig
@@ -16,6 +24,10 @@ def emulator_host(conn: Connection, n: int, drift: float, seed: int, latency_ms:
     emulator = Emulator(FaultConfig(latency_ms=latency_ms)).start()
     emulator.seed_fleet(n, drift, seed)
     ids = sorted(s.member.subscription_id for s in build_fleet(n, drift, seed))
+    # AI accounts spread evenly over the fleet (one subscription in n / accounts holds them), some opted out.
+    holders = ids[:: max(1, n // accounts)] if accounts else []
+    account_ids = emulator.cognitive.seed(holders, accounts, accounts_disabled, seed) if accounts else []
+    disabled = [a for a in account_ids if emulator.cognitive.state(a) == "Disabled"]
     conn.send(emulator.url)
     while True:
         command = conn.recv()
@@ -42,6 +54,8 @@ def emulator_host(conn: Connection, n: int, drift: float, seed: int, latency_ms:
             drifted = [s for s in build_fleet(n, drift, seed) if s.member.drift_kind != COMPLIANT]
             for seeded in drifted:
                 emulator.set_pricing(seeded.member.subscription_id, "AI", seeded.ai_pricing)
+            for account in disabled:
+                emulator.cognitive.set_state(account, "Disabled")
             conn.send(len(drifted))
         else:
             conn.send(None)

@@ -43,6 +43,9 @@ def build_services(
         from enforcer.adapters.eventgrid import EventGridGateway
 
         wiring = EventGridGateway(arm, settings.event_delivery_key)
+    # AI accounts: always built (no network until used) so that `coverage` works whatever ENFORCER_ACCOUNT_PROTECTION.
+    from enforcer.adapters.cognitive import AccountGraph, CognitiveGateway
+
     return Services(
         settings=settings,
         arm=arm,
@@ -51,6 +54,8 @@ def build_services(
         notifier=notifier,
         resource_graph=resource_graph,
         wiring=wiring,
+        accounts=CognitiveGateway(arm),
+        account_index=AccountGraph(arm),
     )
 
 

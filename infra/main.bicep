@@ -157,6 +157,15 @@ param eventRetryDeadlineSeconds int = 20
 @description('ENFORCER_HEARTBEAT_HOURS: hours between Teams heartbeats after sweeps that changed nothing; 0 turns them off.')
 param heartbeatHours int = 24
 
+// Source: enforcer/core/settings.py (Settings.from_env accepts each of these values; tests/infra checks it)
+@allowed([
+  'on'
+  'report'
+  'unmanaged'
+])
+@description('ENFORCER_ACCOUNT_PROTECTION: `on` enables Defender for AI on each AI account whose own setting is Disabled; `report` only records and notifies; `unmanaged` does not read accounts.')
+param accountProtection string = 'on'
+
 // ---------------------------------------------------------------------------------------------------
 // Scope of enforcement and permissions
 // ---------------------------------------------------------------------------------------------------
@@ -321,6 +330,7 @@ var enforcerAppSettings = {
   ENFORCER_EVENTS_TOPIC_NAME: resourceEventsTopicName
   ENFORCER_EVENT_DEAD_LETTER_ACCOUNT_ID: resourceId(subscription().subscriptionId, hostingResourceGroupName, 'Microsoft.Storage/storageAccounts', storageAccountName)
   ENFORCER_EVENT_DEAD_LETTER_CONTAINER: deadLetterContainerName
+  ENFORCER_ACCOUNT_PROTECTION: accountProtection
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -111,6 +111,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"ARM emulator at {emulator.url} with {len(subscriptions)} subscriptions")
             outcomes, summary = run_enforcement(services, subscriptions, kind="demo")
             audited = _audit_line(services)
+            # AI accounts: the coverage report and screenshots under out/ (localdev/demo_accounts.py).
+            from localdev.demo_accounts import seed_accounts, write_report_and_screenshots
+
+            seed_accounts(emulator, subscriptions)
+            OUT_DIR.mkdir(exist_ok=True)
+            write_report_and_screenshots(services, OUT_DIR)
         finally:
             services.close()
 

@@ -12,8 +12,9 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from azure.core.credentials import AccessToken, TokenCredential
 from azure.core.exceptions import AzureError
@@ -225,6 +226,56 @@ def pricing_to_sdk(target: PricingState) -> Any:
     )
 
 
+# Never wait longer than this for Resource Graph's quota window to reset (it is 5 s in Azure).
+MAX_QUOTA_WAIT_SECONDS: Final = 30.0
+
+
+def parse_resets_after(value: str | None) -> float | None:
+    """`hh:mm:ss` (Resource Graph's x-ms-user-quota-resets-after) in seconds."""
+    if not value:
+        return None
+    try:
+        hours, minutes, seconds = (float(part) for part in value.split(":"))
+    except ValueError:
+        return None
+    return hours * 3600 + minutes * 60 + seconds
+
+
+class GraphQuota:
+    """What Resource Graph's last answer said of the per-user quota (`x-ms-user-quota-remaining` /
+    `x-ms-user-quota-resets-after`); every query on this identity waits while it is spent. Thread-safe."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._remaining: int | None = None
+        self._resets_at = 0.0
+
+    def note(self, headers: Mapping[str, str]) -> None:
+        remaining = headers.get("x-ms-user-quota-remaining")
+        resets = parse_resets_after(headers.get("x-ms-user-quota-resets-after"))
+        with self._lock:
+            if remaining is not None and remaining.strip().lstrip("-").isdigit():
+                self._remaining = int(remaining)
+            if resets is not None:
+                self._resets_at = self._clock() + resets
+
+    def wait_seconds(self) -> float:
+        with self._lock:
+            if self._remaining is None or self._remaining > 0:
+                return 0.0
+            wait = self._resets_at - self._clock()
+            if wait <= 0:
+                self._remaining = None  # a new window: the next answer says how much is left
+                return 0.0
+            return min(wait, MAX_QUOTA_WAIT_SECONDS)
+
+    def spend(self) -> None:
+        with self._lock:
+            if self._remaining is not None:
+                self._remaining -= 1
+
+
 class ArmGateway(ClosesOnExit):
     """The ARM calls the enforcer makes. Thread-safe; one instance per process is enough."""
 
@@ -241,6 +292,7 @@ class ArmGateway(ClosesOnExit):
         self.scope = scope  # the token audience: from the settings, never a host the endpoint merely names
         self._credential = credential
         self._retry = retry or RetrySettings()
+        self.graph_quota = GraphQuota()
         self._pool_size = pool_size
         self._lock = threading.Lock()
         self._transport: RequestsTransport | None = None

@@ -213,6 +213,8 @@ class AuditStore(ClosesOnExit):
     def _write_current(self, records: Sequence[AuditRecord]) -> None:
         newest: dict[str, AuditRecord] = {}
         for record in records:
+            if record.is_account:  # one row per subscription: an AI account's decision must not replace it
+                continue
             current = newest.get(record.subscription_id)
             if current is None or record.RowKey < current.RowKey:  # smaller RowKey = newer
                 newest[record.subscription_id] = record

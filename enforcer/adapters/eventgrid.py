@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceNotFoundError
 
-from enforcer.adapters.arm import ArmGateway, ArmRetryPolicy, RetrySettings
+from enforcer.adapters.arm import ArmGateway, RetrySettings
 from enforcer.adapters.azure_errors import classify, describe
 from enforcer.adapters.closing import ClosesOnExit
 from enforcer.adapters.redact import REDACTED, install_redaction
+from enforcer.adapters.resource_graph import ResourceGraphGateway
 from enforcer.core.errors import EnforcementError, ResourceGraphError
 from enforcer.core.models import MAX_SUBSCRIPTIONS_PER_QUERY, ErrorKind
 from enforcer.core.wiring import (
@@ -43,7 +44,6 @@ from enforcer.core.wiring import (
 
 if TYPE_CHECKING:
     from azure.mgmt.eventgrid import EventGridManagementClient
-    from azure.mgmt.resourcegraph import ResourceGraphClient
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +128,8 @@ class EventGridGateway(ClosesOnExit):
             install_redaction(delivery_key)  # whatever logs it (azure-core at DEBUG, an error) shows ***
         self._lock = threading.Lock()
         self._clients: OrderedDict[str, EventGridManagementClient] = OrderedDict()
-        self._graph: ResourceGraphClient | None = None
+        # Resource Graph through the shared gateway: one paging loop, and the identity's quota respected.
+        self._graph = ResourceGraphGateway(arm, retry=_GRAPH_RETRY)
 
     def __repr__(self) -> str:  # never show the key
         return f"EventGridGateway({self._arm.endpoint!r})"
@@ -152,64 +153,31 @@ class EventGridGateway(ClosesOnExit):
                 self._clients.move_to_end(subscription_id)
             return client
 
-    def _graph_client(self) -> ResourceGraphClient:
-        with self._lock:
-            if self._graph is None:
-                from azure.mgmt.resourcegraph import ResourceGraphClient
-
-                kwargs = self._arm.client_kwargs()
-                kwargs["retry_policy"] = ArmRetryPolicy(
-                    retry_total=_GRAPH_RETRY.total,
-                    retry_backoff_factor=_GRAPH_RETRY.backoff_factor,
-                    retry_backoff_max=_GRAPH_RETRY.backoff_max,
-                )
-                self._graph = ResourceGraphClient(self._arm.credential(), **kwargs)
-            return self._graph
-
     def close(self) -> None:
         with self._lock:
             clients = list(self._clients.values())
             self._clients.clear()
-            graph, self._graph = self._graph, None
         for client in clients:
             client.close()
-        if graph is not None:
-            graph.close()
+        self._graph.close()
 
     # -- reads ----------------------------------------------------------------------------------------
     def resources_topics(self, subscription_ids: Sequence[str]) -> tuple[dict[str, SystemTopic], int]:
         """Each subscription's `Microsoft.Resources.Subscriptions` topic per Resource Graph, and the queries it took."""
-        from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
-
         topics: dict[str, SystemTopic] = {}
         requests = 0
         ids = [s.lower() for s in subscription_ids]
         for start in range(0, len(ids), MAX_SUBSCRIPTIONS_PER_QUERY):
-            chunk = ids[start : start + MAX_SUBSCRIPTIONS_PER_QUERY]
-            skip_token: str | None = None
-            while True:
-                request = QueryRequest(
-                    subscriptions=chunk,
-                    query=TOPICS_QUERY,
-                    options=QueryRequestOptions(result_format="objectArray", top=1000, skip_token=skip_token),
-                )
-                requests += 1
-                try:
-                    response = self._graph_client().resources(request)
-                except AzureError as error:
-                    raise ResourceGraphError(f"Resource Graph query failed: {describe(error)}", requests) from error
-                data: Any = response.data
-                if not isinstance(data, list):
-                    raise ResourceGraphError("Resource Graph answered without an object array", requests)
-                for row in data:
-                    topic = topic_from_row(row) if isinstance(row, Mapping) else None
-                    if topic is not None and topic.source.rstrip("/").lower() == subscription_source(
-                        topic.subscription_id
-                    ):
-                        topics[topic.subscription_id] = topic
-                skip_token = response.skip_token
-                if not skip_token:
-                    break
+            try:
+                rows, sent, _waited = self._graph.query(TOPICS_QUERY, ids[start : start + MAX_SUBSCRIPTIONS_PER_QUERY])
+            except ResourceGraphError as error:
+                error.requests += requests
+                raise
+            requests += sent
+            for row in rows:
+                topic = topic_from_row(row) if isinstance(row, Mapping) else None
+                if topic is not None and topic.source.rstrip("/").lower() == subscription_source(topic.subscription_id):
+                    topics[topic.subscription_id] = topic
         return topics, requests
 
     def list_topics(self, subscription_id: str) -> list[SystemTopic]:

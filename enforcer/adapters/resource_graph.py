@@ -18,7 +18,7 @@ import dataclasses
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 from azure.core.exceptions import AzureError
@@ -59,8 +59,7 @@ INVENTORY_QUERY: Final = (
     "| project subscriptionId, name, state, tags, pricingTier, extensions "
     "| order by subscriptionId asc"
 )
-# Never wait longer than this for the quota window to reset (it is 5 s in Azure).
-MAX_QUOTA_WAIT_SECONDS: Final = 30.0
+
 # One quick retry: a Resource Graph outage costs seconds before the batch falls back to direct GETs.
 DEFAULT_RETRY: Final = RetrySettings(total=2, backoff_factor=0.5, backoff_max=4.0)
 
@@ -121,51 +120,6 @@ def inventory_from_rows(rows: Sequence[Any], requests: int, waited: float) -> In
     return InventoryRows(subscriptions, pricings, requests=requests, quota_wait_seconds=waited)
 
 
-def parse_resets_after(value: str | None) -> float | None:
-    """`hh:mm:ss` (Resource Graph's x-ms-user-quota-resets-after) in seconds."""
-    if not value:
-        return None
-    try:
-        hours, minutes, seconds = (float(part) for part in value.split(":"))
-    except ValueError:
-        return None
-    return hours * 3600 + minutes * 60 + seconds
-
-
-class _Quota:
-    """What the last answer said of the per-user quota; callers wait while it is spent. Thread-safe."""
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._remaining: int | None = None
-        self._resets_at = 0.0
-
-    def note(self, headers: Mapping[str, str]) -> None:
-        remaining = headers.get("x-ms-user-quota-remaining")
-        resets = parse_resets_after(headers.get("x-ms-user-quota-resets-after"))
-        with self._lock:
-            if remaining is not None and remaining.strip().lstrip("-").isdigit():
-                self._remaining = int(remaining)
-            if resets is not None:
-                self._resets_at = self._clock() + resets
-
-    def wait_seconds(self) -> float:
-        with self._lock:
-            if self._remaining is None or self._remaining > 0:
-                return 0.0
-            wait = self._resets_at - self._clock()
-            if wait <= 0:
-                self._remaining = None  # a new window: the next answer says how much is left
-                return 0.0
-            return min(wait, MAX_QUOTA_WAIT_SECONDS)
-
-    def spend(self) -> None:
-        with self._lock:
-            if self._remaining is not None:
-                self._remaining -= 1
-
-
 class ResourceGraphGateway:
     """Queries Resource Graph through the ArmGateway's session and credential. Thread-safe; close() when done.
 
@@ -182,7 +136,8 @@ class ResourceGraphGateway:
         self._page_size = page_size
         self._lock = threading.Lock()
         self._client: ResourceGraphClient | None = None
-        self._quota = _Quota()
+        # Resource Graph's quota is per user: every gateway on this identity shares one view of it.
+        self._quota = arm.graph_quota
 
     @property
     def client(self) -> ResourceGraphClient:
@@ -220,11 +175,11 @@ class ResourceGraphGateway:
         if subscription_ids is not None and len(subscription_ids) > MAX_SUBSCRIPTIONS_PER_QUERY:
             raise ValueError(f"at most {MAX_SUBSCRIPTIONS_PER_QUERY} subscriptions per query")
         ids = [s.lower() for s in subscription_ids] if subscription_ids is not None else None
-        rows, requests, waited = self._query_all(INVENTORY_QUERY.format(plan=plan), ids)
+        rows, requests, waited = self.query(INVENTORY_QUERY.format(plan=plan), ids)
         logger.debug("resource graph: %d subscription row(s) in %d request(s)", len(rows), requests)
         return inventory_from_rows(rows, requests, waited)
 
-    def _query_all(self, query: str, subscriptions: list[str] | None) -> tuple[list[Any], int, float]:
+    def query(self, query: str, subscriptions: list[str] | None) -> tuple[list[Any], int, float]:
         """All rows of a query (objectArray), paged with skip tokens, within the quota; (rows, requests, waited)."""
         from azure.mgmt.resourcegraph.models import QueryRequest, QueryRequestOptions
 

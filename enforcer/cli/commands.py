@@ -31,6 +31,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     health.register(commands)
 
+    from enforcer.cli import coverage_cmd
+
+    coverage_cmd.register(commands)
+
 
 def _register_sweep(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """`sweep`: the drift sweep from a terminal (enforcer/sweep.py)."""

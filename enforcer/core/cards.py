@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 from urllib.parse import quote
 
+from enforcer.core.account_cards import account_card_parts, account_digest_line
 from enforcer.core.models import OUTCOME_ORDER, Outcome, OutcomeKind, PricingState, RunSummary, Trigger, attention_rank
 from enforcer.core.text import clip as clip_text
 from enforcer.core.text import escape_markdown as md
@@ -166,6 +167,11 @@ def _title(outcome: Outcome) -> str:
 
 def outcome_card(outcome: Outcome) -> dict[str, Any]:
     """One card for one outcome: who, what triggered it, what changed (before → after), the error and fix."""
+    if outcome.is_account:
+        parts = split_error(outcome.error) if outcome.error else None
+        return fit_card(
+            _card(*account_card_parts(outcome, label(outcome.outcome), describe_trigger(outcome.trigger), parts))
+        )
     kind = outcome.outcome
     body: list[dict[str, Any]] = [
         _text(_title(outcome), weight="Bolder", size="Medium", color=_COLORS.get(kind, "Default")),
@@ -214,6 +220,9 @@ def outcome_card(outcome: Outcome) -> dict[str, Any]:
 
 
 def _digest_line(outcome: Outcome) -> str:
+    if outcome.is_account:
+        first = split_error(outcome.error)[0].splitlines()[0] if outcome.error and outcome.error.strip() else ""
+        return account_digest_line(outcome, label(outcome.outcome), first)
     name = outcome.subscription_name or outcome.subscription_id
     head = f"**{label(outcome.outcome)}** · {md(name)} ({md(outcome.subscription_id)})"
     if outcome.error:

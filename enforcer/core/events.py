@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
 
+from enforcer.core.accounts import parse_account_id
 from enforcer.core.models import OutcomeKind
 from enforcer.core.text import clip, is_guid
 
@@ -104,6 +105,8 @@ class EnforceRequest:
     kind: str  # "ai_account" | "subscription_vending" | "policy_state" | "subscription_alias" | "management_group_move"
     display_name: str | None = None
     requested_by: str | None = None
+    # ai_account only: the account the write created or changed (core/accounts.py), when the event names one.
+    resource_id: str | None = None
 
     @property
     def announces_new_subscription(self) -> bool:
@@ -357,12 +360,26 @@ def _resource_event(env: EventEnvelope, route: Route, naming: _Naming) -> Enforc
             return _ignored(env, naming, f"operation {_show(operation)} in a {_show(env.type)} event is not a write")
         if naming.subscription_id is None:
             return _rejected(env, "event names no subscription (data.subscriptionId, data.resourceUri, subject, topic)")
-        return EnforceRequest(naming.subscription_id, env.id, env.type, "ai_account")
+        return EnforceRequest(
+            naming.subscription_id, env.id, env.type, "ai_account", resource_id=_account_id(env, naming.subscription_id)
+        )
     if op in _SUBSCRIPTION_OPERATIONS_CF:
         if route is Route.AI_ACCOUNT:
             return _ignored(env, naming, f"operation {_show(operation)} is handled by subscription_created")
         return _subscription_event(env, naming, op)
     return _ignored(env, naming, f"operation {_show(operation)} is not one {_FUNCTION_NAMES[route]} handles")
+
+
+def _account_id(env: EventEnvelope, subscription_id: str) -> str | None:
+    """The account resource id from data.resourceUri (else subject), when it is exactly an account of the event's
+    subscription. A write to an account's child (e.g. its own defenderForAISettings) has another operationName and
+    never gets here: that is what keeps the enforcer's own PUT from looping."""
+    for text in (env.data.get("resourceUri"), env.subject):
+        if isinstance(text, str):
+            account = parse_account_id(text)
+            if account is not None and account.subscription_id == subscription_id:
+                return account.resource_id
+    return None
 
 
 def _subscription_event(env: EventEnvelope, naming: _Naming, op: str) -> EnforceRequest | EventSkipped:

@@ -265,8 +265,26 @@ class Outcome:
     arm_calls: dict[str, int] = field(default_factory=dict)
     # Filled by the notifier: "sent" | "not_needed" | "failed: <why>" | "skipped_duplicate".
     notification: str | None = None
+    # Set when the decision is about one AI account's defenderForAISettings (core/accounts.py), not the plan:
+    # its resource id and its `properties.state` before and after (`before`/`after` above stay None).
+    resource_id: str | None = None
+    account_before: str | None = None
+    account_after: str | None = None
+
+    @property
+    def is_account(self) -> bool:
+        return self.resource_id is not None
 
     def to_dict(self) -> dict[str, Any]:
+        account = (
+            {
+                "resource_id": self.resource_id,
+                "account_before": self.account_before,
+                "account_after": self.account_after,
+            }
+            if self.resource_id is not None
+            else {}
+        )
         return {
             "subscription_id": self.subscription_id,
             "subscription_name": self.subscription_name,
@@ -284,6 +302,7 @@ class Outcome:
             "duration_ms": round(self.duration_ms, 1),
             "arm_calls": dict(self.arm_calls),
             "notification": self.notification,
+            **account,
         }
 
     def replace(self, **changes: Any) -> Outcome:

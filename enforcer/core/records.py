@@ -128,6 +128,14 @@ class AuditRecord:
     last_verified: str | None = None
     last_changed: str | None = None
     last_change_trigger: str | None = None
+    # An AI account's decision (Outcome.resource_id): same partition (its subscription), own columns.
+    resource_id: str | None = None
+    account_before: str | None = None
+    account_after: str | None = None
+
+    @property
+    def is_account(self) -> bool:
+        return bool(self.resource_id)
 
     @classmethod
     def from_outcome(cls, outcome: Outcome) -> AuditRecord:
@@ -135,7 +143,13 @@ class AuditRecord:
         return cls(
             PartitionKey=table_key(subscription),
             RowKey=newest_first_key(
-                outcome.started_at, subscription, outcome.trigger.kind, outcome.trigger.id, outcome.trigger.type
+                outcome.started_at,
+                subscription,
+                outcome.trigger.kind,
+                outcome.trigger.id,
+                outcome.trigger.type,
+                # Several accounts of one subscription are decided by one trigger in the same millisecond.
+                *((outcome.resource_id.lower(),) if outcome.resource_id else ()),
             ),
             subscription_id=subscription,
             outcome=outcome.outcome.value,
@@ -156,6 +170,9 @@ class AuditRecord:
             arm_calls=json.dumps(outcome.arm_calls),
             notification=_clip(outcome.notification, 500),
             recorded_at=utc_now_iso(),
+            resource_id=outcome.resource_id,
+            account_before=outcome.account_before,
+            account_after=outcome.account_after,
         )
 
     def to_entity(self) -> dict[str, Any]:
@@ -201,6 +218,9 @@ class AuditRecord:
             duration_ms=self.duration_ms,
             arm_calls={str(k): int(v) for k, v in json.loads(self.arm_calls).items()},
             notification=self.notification,
+            resource_id=self.resource_id,
+            account_before=self.account_before,
+            account_after=self.account_after,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -226,6 +246,15 @@ class AuditRecord:
             "last_verified": self.last_verified,
             "last_changed": self.last_changed,
             "last_change_trigger": self.last_change_trigger,
+            **(
+                {
+                    "resource_id": self.resource_id,
+                    "account_before": self.account_before,
+                    "account_after": self.account_after,
+                }
+                if self.resource_id
+                else {}
+            ),
         }
 
 

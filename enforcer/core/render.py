@@ -45,6 +45,8 @@ def outcomes_table(outcomes: Sequence[Outcome], *, show_state: bool = False) -> 
             detail = "; ".join(f"{c.field}: {c.before} -> {c.after}" for c in o.changes)
         else:
             detail = ""
+        if o.resource_id:  # an AI account's decision: name the account
+            detail = f"{o.resource_id}: {detail}" if detail else o.resource_id
         lines.append(
             f"{o.subscription_id:36}  {clip(o.subscription_name or '', 18):18}  {o.outcome.value:16}  {detail}"
         )
@@ -58,7 +60,11 @@ def summary_line(outcomes: Sequence[Outcome], noun: str = "subscription") -> str
     """`3 subscription(s): 1 failed, 2 compliant`; `noun` is what each outcome stands for (`event` for events)."""
     counts = Counter(o.outcome.value for o in outcomes)
     parts = [f"{counts[k.value]} {k.value}" for k in OUTCOME_ORDER if counts[k.value]]
-    return f"{len(outcomes)} {noun}(s): " + (", ".join(parts) if parts else "nothing to do")
+    accounts = sum(1 for o in outcomes if o.resource_id)
+    what = f"{len(outcomes)} {noun}(s)"
+    if accounts:
+        what = f"{len(outcomes) - accounts} {noun}(s) and {accounts} AI account(s)"
+    return f"{what}: " + (", ".join(parts) if parts else "nothing to do")
 
 
 # -- `status`: the latest record per subscription, failures first ---------------------------------------

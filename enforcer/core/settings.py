@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import urlsplit
 
+from enforcer.core.accounts import AccountProtection
 from enforcer.core.models import Component, ComponentSetting, DesiredState, Mode
 from enforcer.core.text import is_guid
 from enforcer.core.wiring import WiringConfig, WiringMode
@@ -124,6 +125,13 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "ENFORCER_SWEEP_TIME_BUDGET_SECONDS",
         "240",
         "Seconds a sweep may run before it stops cleanly and leaves the rest to the next run (< function timeout).",
+    ),
+    SettingSpec(
+        "ENFORCER_ACCOUNT_PROTECTION",
+        "on",
+        "Each AI account's own `defenderForAISettings`: `on` sets a `Disabled` account to `Enabled`; `report` "
+        "records and notifies but never writes; `unmanaged` does not read accounts. An account tagged "
+        "ENFORCER_EXEMPT_TAG is excluded.",
     ),
     SettingSpec(
         "ENFORCER_RESOURCE_GRAPH",
@@ -432,6 +440,7 @@ class Settings:
     heartbeat_hours: int = 24
     wiring: WiringConfig = field(default_factory=WiringConfig)
     event_delivery_key: str | None = field(default=None, repr=False)  # a secret: never logged or recorded
+    account_protection: AccountProtection = AccountProtection.ON
 
     def for_dry_run(self, dry_run: bool) -> Settings:
         """`--dry-run`: audit mode (decide and report, never write), whatever ENFORCER_MODE says."""
@@ -526,4 +535,7 @@ class Settings:
             heartbeat_hours=_int(env, "ENFORCER_HEARTBEAT_HOURS", 0, 168),
             wiring=wiring,
             event_delivery_key=delivery_key or None,
+            account_protection=AccountProtection(
+                _choice(env, "ENFORCER_ACCOUNT_PROTECTION", tuple(p.value for p in AccountProtection))
+            ),
         )

@@ -11,6 +11,7 @@ import time
 from enforcer.core.events import EnforceRequest, Route, parse_event
 from enforcer.core.models import Outcome, OutcomeKind, Trigger, utc_now_iso
 from enforcer.core.text import escape_control
+from enforcer.usecases.protect_accounts import protect_event_account
 from enforcer.usecases.record import record_and_notify
 from enforcer.usecases.services import Services
 from enforcer.usecases.wire_events import wire_new_subscription
@@ -90,5 +91,11 @@ def _handle_event(raw: object, route: Route, services: Services) -> Outcome:
         if wired is not None:
             outcomes.append(wired)
     record_and_notify(services, outcomes)
+    # Then the account the event names (its own defenderForAISettings); one record of its own.
+    account_outcome = protect_event_account(services, parsed.resource_id, outcome.trigger)
+    if account_outcome is not None:
+        if account_outcome.subscription_name is None:
+            account_outcome.subscription_name = outcome.subscription_name
+        record_and_notify(services, [account_outcome])
     services.recent_events.add(parsed.event_id, outcome.outcome.value)
     return outcome

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from enforcer.core.settings import Settings
 from enforcer.usecases.enforce import Enforcer
 from enforcer.usecases.ports import (
+    AccountGateway,
+    AccountIndex,
     AuditLog,
     EventWiring,
     Metrics,
@@ -53,9 +55,20 @@ class Services:
     sweep_memory: dict[str, str] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=NoMetrics)
     outbox: OutboxGauge | None = None  # no outbox yet (see ports.OutboxGauge)
+    # AI accounts' own defenderForAISettings (usecases/protect_accounts.py); None: accounts are not handled.
+    accounts: AccountGateway | None = None
+    account_index: AccountIndex | None = None
 
     def close(self) -> None:
         """Close every client; the pricing gateway last, since Resource Graph shares its HTTP session."""
-        for port in (self.wiring, self.resource_graph, self.audit, self.notifier, self.arm):
+        for port in (
+            self.account_index,
+            self.accounts,
+            self.wiring,
+            self.resource_graph,
+            self.audit,
+            self.notifier,
+            self.arm,
+        ):
             if port is not None:
                 port.close()

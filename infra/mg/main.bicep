@@ -84,11 +84,51 @@ resource wiringRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   }
 }
 
+// Per-account Defender for AI (ENFORCER_ACCOUNT_PROTECTION): read AI accounts and read/write their own
+// defenderForAISettings, nothing else. No built-in role is that narrow (Cognitive Services Contributor can also
+// delete accounts and list keys), so a custom role, defined at this management group and assignable only here.
+// Action names follow ARM's `<resource type>/<read|write>` convention for the child type
+// Microsoft.CognitiveServices/accounts/defenderForAISettings (azure-rest-api-specs); the provider's operations
+// list was not checked against a live tenant.
+var accountSettingsActions = [
+  'Microsoft.CognitiveServices/accounts/read'
+  'Microsoft.CognitiveServices/accounts/defenderForAISettings/read'
+  'Microsoft.CognitiveServices/accounts/defenderForAISettings/write'
+]
+
+resource accountSettingsRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(managementGroup().id, 'defender-for-ai-enforcer-account-settings')
+  properties: {
+    roleName: 'Defender for AI Enforcer account settings (${managementGroup().name})'
+    description: 'Read AI accounts and read or write their defenderForAISettings (Defender for AI on each account).'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: accountSettingsActions
+        notActions: []
+      }
+    ]
+    assignableScopes: [
+      managementGroup().id
+    ]
+  }
+}
+
 // The event wiring role above (custom, defined at this management group).
 resource wiringAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(managementGroup().id, principalId, wiringRole.id)
   properties: {
     roleDefinitionId: wiringRole.id
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+// Defender for AI Enforcer account settings (the custom role above): each AI account's own Defender for AI switch.
+resource accountSettingsAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(managementGroup().id, principalId, accountSettingsRole.id)
+  properties: {
+    roleDefinitionId: accountSettingsRole.id
     principalId: principalId
     principalType: 'ServicePrincipal'
   }

@@ -39,3 +39,37 @@ resource pricingAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' 
     principalType: 'ServicePrincipal'
   }
 }
+
+// Per-account Defender for AI: the same narrow custom role as infra/mg/main.bicep, defined in this subscription
+// (role names are unique per tenant, so the name carries the subscription id).
+resource accountSettingsRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(subscription().id, 'defender-for-ai-enforcer-account-settings')
+  properties: {
+    roleName: 'Defender for AI Enforcer account settings (${subscription().subscriptionId})'
+    description: 'Read AI accounts and read or write their defenderForAISettings (Defender for AI on each account).'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: [
+          'Microsoft.CognitiveServices/accounts/read'
+          'Microsoft.CognitiveServices/accounts/defenderForAISettings/read'
+          'Microsoft.CognitiveServices/accounts/defenderForAISettings/write'
+        ]
+        notActions: []
+      }
+    ]
+    assignableScopes: [
+      subscription().id
+    ]
+  }
+}
+
+// Defender for AI Enforcer account settings (the custom role above): each AI account's own Defender for AI switch.
+resource accountSettingsAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(subscription().id, principalId, accountSettingsRole.id)
+  properties: {
+    roleDefinitionId: accountSettingsRole.id
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}

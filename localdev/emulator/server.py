@@ -7,7 +7,10 @@ Endpoints (shapes from the official REST specs and examples):
 - `POST /subscriptions/{id}/providers/Microsoft.Security/register` and
   `GET /subscriptions/{id}/providers/Microsoft.Security`
   (what azure-mgmt-core's ARMAutoResourceProviderRegistrationPolicy calls on 409 MissingSubscriptionRegistration)
-- `POST /providers/Microsoft.ResourceGraph/resources` for one query shape (see `ARG_QUERY_SHAPE`)
+- `POST /providers/Microsoft.ResourceGraph/resources` for one query shape (see `ARG_QUERY_SHAPE`), and the
+  `resources` query for AI accounts (localdev/emulator/cognitive.py)
+- Microsoft.CognitiveServices accounts (list, get) and their defenderForAISettings (get, list, PUT, PATCH):
+  localdev/emulator/cognitive.py
 
 Per request: resolve the route and count it, check auth (401), add latency, draw throttle (429)
 and server errors (500/503), then serve. Work per request is O(1) except the list and
@@ -35,6 +38,7 @@ from typing import Any, Final, cast
 from urllib.parse import parse_qs, quote, urlsplit
 
 from enforcer.adapters.closing import RunsWhileEntered
+from localdev.emulator import cognitive
 from localdev.emulator.eventgrid import EVENTGRID_KINDS, EVENTGRID_ROUTES, EVENTGRID_WRITE_KINDS, EventGridState
 from localdev.emulator.faults import FaultConfig, FaultDraws
 from localdev.emulator.fleet import FleetMember, build_fleet
@@ -97,8 +101,9 @@ _ROUTES: Final[tuple[tuple[str, re.Pattern[str], str], ...]] = (
         "resourcegraph.resources",
     ),
     *EVENTGRID_ROUTES,  # event wiring: localdev/emulator/eventgrid.py
+    *cognitive.ROUTES,  # AI accounts: localdev/emulator/cognitive.py
 )
-_WRITE_KINDS: Final = frozenset({"pricings.put", "providers.register"}) | EVENTGRID_WRITE_KINDS
+_WRITE_KINDS: Final = frozenset({"pricings.put", "providers.register", *cognitive.WRITE_KINDS}) | EVENTGRID_WRITE_KINDS
 _ARG_QUERY = re.compile(
     r"^securityresources\s*\|\s*where\s+type\s*=~\s*'microsoft\.security/pricings'\s+and\s+name\s*=~\s*'(?P<plan>[A-Za-z0-9]+)'"
     r"\s*\|\s*project\s+subscriptionId\s*,\s*pricingTier\s*=\s*tostring\(\s*properties\.pricingTier\s*\)"
@@ -274,6 +279,8 @@ class Emulator(RunsWhileEntered):
         self._store = SubscriptionStore()
         # Resource groups, system topics and event subscriptions (event wiring); tests seed and inspect it.
         self.eventgrid = EventGridState(client_object_id=CLIENT_OBJECT_ID)
+        # AI accounts and their defenderForAISettings; tests seed it directly (emulator.cognitive.add(...)).
+        self.cognitive = cognitive.AccountStore()
         self._stats_lock = threading.Lock()
         self._calls: collections.Counter[str] = collections.Counter()
         self._calls_by_sub: collections.Counter[tuple[str, str | None]] = collections.Counter()
@@ -596,7 +603,7 @@ class Emulator(RunsWhileEntered):
     def _throttled(route: _Route, faults: FaultConfig) -> ArmError:
         operation = "Write" if route.kind in _WRITE_KINDS else "Read"
         headers = {"Retry-After": str(int(faults.retry_after_seconds))}
-        if route.kind == "resourcegraph.resources":
+        if route.kind in ("resourcegraph.resources", cognitive.ARG_KIND):
             headers["x-ms-user-quota-remaining"] = "0"
             headers["x-ms-user-quota-resets-after"] = f"00:00:{int(faults.retry_after_seconds):02d}"
         return ArmError(
@@ -624,7 +631,7 @@ class Emulator(RunsWhileEntered):
             raise ArmError(404, "NotFound", f"The ARM emulator does not serve {method} {path}.")
         if kind == "method_not_allowed":
             raise ArmError(405, "MethodNotAllowed", f"The ARM emulator does not support {method} on {path}.")
-        if kind == "resourcegraph.resources":
+        if kind in ("resourcegraph.resources", cognitive.ARG_KIND):
             return self._resource_graph(query, body, faults)
         if kind == "subscriptions.list":
             self._require_api_version(query, None)
@@ -636,6 +643,8 @@ class Emulator(RunsWhileEntered):
                 "InvalidSubscriptionId",
                 f"The provided subscription identifier '{sub_id}' is malformed or invalid.",
             )
+        if kind.startswith("cognitive."):
+            return self._serve_cognitive(route, call, faults)
         pricings_call = kind.startswith("pricings.")
         self._require_api_version(query, PRICINGS_API_VERSION if pricings_call else None)
         record = self._store.get(sub_id)
@@ -682,6 +691,19 @@ class Emulator(RunsWhileEntered):
                 props = record.properties(plan)
             return _Reply(200, pricing_resource(sub_id, plan.name, props))
         return self._put_pricing(record, plan, body, faults, holds_put)
+
+    def _serve_cognitive(self, route: _Route, call: _Call, faults: FaultConfig) -> _Reply:
+        sub_id = route.subscription_id or ""
+        record = self._store.get(sub_id)
+        if record is None:
+            raise ArmError(404, "SubscriptionNotFound", f"The subscription '{sub_id}' could not be found.")
+        try:
+            status, body = self.cognitive.serve(
+                route.kind, call.method, call.path, call.query, call.body, forbidden=faults.forbidden.get(sub_id)
+            )
+        except cognitive.CognitiveError as error:
+            raise ArmError(error.status, error.code, error.message) from None
+        return _Reply(status, body)
 
     @staticmethod
     def _require_api_version(query: Mapping[str, list[str]], exact: str | None) -> None:
@@ -830,14 +852,15 @@ class Emulator(RunsWhileEntered):
         text = " ".join(request["query"].split())
         inventory = _ARG_INVENTORY.match(text)
         match = inventory or _ARG_QUERY.match(text)
+        accounts_match = cognitive.ARG_ACCOUNTS_QUERY.match(text)
         plan = find_plan(self.plans, match.group("plan")) if match else None
         topics_query = match is None and self.eventgrid.topic_rows(request["query"], []) is not None
-        if not topics_query and (match is None or plan is None):
+        if not topics_query and accounts_match is None and (match is None or plan is None):
             raise ArmError(
                 400,
                 "BadRequest",
                 "The ARM emulator supports only these Resource Graph query shapes: "
-                f"{ARG_QUERY_SHAPE} ; {ARG_INVENTORY_SHAPE}",
+                f"{ARG_QUERY_SHAPE} ; {ARG_INVENTORY_SHAPE} ; the accounts and system topics queries",
             )
         subscriptions = request.get("subscriptions")
         if subscriptions is None:
@@ -860,12 +883,22 @@ class Emulator(RunsWhileEntered):
             raise ArmError(400, "BadRequest", "The ARM emulator supports resultFormat 'objectArray' only.")
         offset, page = self._arg_window(options)
 
+        if accounts_match is not None:
+            readable = [s for s in sub_ids if self._store.get(s) is not None and faults.forbidden.get(s) != "all"]
+            accounts = self.cognitive.resource_graph_rows(readable)
+            if accounts_match.group("order"):
+                descending = (accounts_match.group("direction") or "desc").lower() == "desc"
+                accounts.sort(key=lambda r: str(r["id"]).lower(), reverse=descending)
+            return self._arg_page(accounts, offset, page, quota_headers)
         moment = time.monotonic() - faults.resource_graph_lag_seconds
+        if topics_query:
+            readable = [s for s in sub_ids if faults.forbidden.get(s) != "all"]
+            return self._arg_page(
+                self.eventgrid.topic_rows(request["query"], readable) or [], offset, page, quota_headers
+            )
+        assert match is not None and plan is not None
         rows: list[dict[str, Any]] = []
-        readable = [s for s in sub_ids if faults.forbidden.get(s) != "all"]
         for sub_id in sub_ids:
-            if plan is None:  # the systemtopics query: rows come from the Event Grid state below
-                break
             record = self._store.get(sub_id)
             # Our reading: a new subscription appears in `resourcecontainers` only after the index catches up.
             if record is None or (inventory is not None and record.created_at > moment):
@@ -887,12 +920,14 @@ class Emulator(RunsWhileEntered):
             row["pricingTier"] = str(props.get("pricingTier", "")) if props is not None else ""
             row["extensions"] = props.get("extensions") if props is not None else None
             rows.append(row)
-        if topics_query:
-            rows = self.eventgrid.topic_rows(request["query"], readable) or []
-        elif match is not None and plan is not None and match.group("order"):
+        if match.group("order"):
             # KQL's `order by` sorts descending unless told `asc`.
             descending = (match.group("direction") or "desc").lower() == "desc"
             rows.sort(key=lambda r: str(r["subscriptionId"]), reverse=descending)
+        return self._arg_page(rows, offset, page, quota_headers)
+
+    @staticmethod
+    def _arg_page(rows: list[dict[str, Any]], offset: int, page: int, headers: dict[str, str]) -> _Reply:
         window = rows[offset : offset + page]
         response: dict[str, Any] = {
             "totalRecords": len(rows),
@@ -903,7 +938,7 @@ class Emulator(RunsWhileEntered):
         }
         if offset + len(window) < len(rows):
             response["$skipToken"] = _encode_token({"skip": offset + len(window), "top": page})
-        return _Reply(200, response, headers=quota_headers)
+        return _Reply(200, response, headers=headers)
 
     def _spend_graph_quota(self, faults: FaultConfig) -> dict[str, str]:
         """Count one query against the per-user window; 429 past the quota. The headers' names and the
@@ -1049,6 +1084,9 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         split = urlsplit(self.path)
         route = _resolve(method, split.path)
+        if route.kind == "resourcegraph.resources" and b"microsoft.cognitiveservices/accounts" in body.lower():
+            # Counted apart from the pricings query, so that tests can tell the sweep's two passes apart.
+            route = _Route(cognitive.ARG_KIND, None, None)
         emulator._count(route.kind, route.subscription_id, started)
         try:
             reply = emulator._handle(method, route, self.path, headers, body)

@@ -19,7 +19,8 @@ EXPECTED_ACTIONS = {
 
 
 def test_the_wiring_role_grants_only_what_wiring_needs() -> None:
-    (role,) = [b for b in blocks(MG) if b.target.startswith("Microsoft.Authorization/roleDefinitions@")]
+    # mg/main.bicep also defines the AI account settings role (issue 13).
+    (role,) = [b for b in blocks(MG) if b.name == "wiringRole"]
     actions = set(
         re.findall(r"'(Microsoft\.[A-Za-z./]+)'", entry_value(entry_value(role.body, "properties"), "permissions"))
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from enforcer.adapters.resource_graph import inventory_from_rows, parse_resets_after, pricing_from_row
+from enforcer.adapters.arm import parse_resets_after
+from enforcer.adapters.resource_graph import inventory_from_rows, pricing_from_row
 from enforcer.core.models import Component, ComponentSetting, DesiredState, ExtensionState, PricingState
 from enforcer.core.sweep_plan import chunked as batches
 from enforcer.core.sweep_plan import compliant_per_graph, resume_point, rotate

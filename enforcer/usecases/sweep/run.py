@@ -21,6 +21,7 @@ from enforcer.core.sweep_plan import resume_point
 from enforcer.usecases.enforce import Enforcer
 from enforcer.usecases.health import after_sweep
 from enforcer.usecases.ports import PricingIndex
+from enforcer.usecases.protect_accounts import account_pass
 from enforcer.usecases.record import new_run_id
 from enforcer.usecases.services import Services
 from enforcer.usecases.sweep.execute import Run, execute
@@ -62,8 +63,8 @@ def _record_run_end(services: Services, run: Run, plan: Plan, outcomes: list[Out
         logger.error("audit store failed at the end of the sweep (%s): current state not updated", run.store_error)
 
 
-def _record_wiring(services: Services, run: Run, outcomes: Sequence[Outcome]) -> None:
-    """Wiring decisions that changed something or failed go to the history as they are made, like the plan's."""
+def _record_notable(services: Services, run: Run, outcomes: Sequence[Outcome]) -> None:
+    """Account and wiring decisions that changed something or failed go to the history as they are made."""
     notable = [o for o in outcomes if is_notable(o, None)]
     if services.audit is None or not notable or run.store_error is not None:
         return
@@ -163,9 +164,18 @@ def sweep(
     timings["checks"] = records_started - checks_started
     order = plan.new + plan.rest
     outcomes = [run.outcomes[s] for s in order if s in run.outcomes]
+    # Then every AI account's own setting in the subscriptions just handled (usecases/protect_accounts.py).
+    accounts_started = clock()
+    accounts = account_pass(services, run.enforcer.settings, run.trigger, outcomes, deadline=run.deadline, clock=clock)
+    _record_notable(services, run, accounts.outcomes)
+    outcomes += accounts.outcomes
+    if accounts.requests:
+        plan.calls["resourcegraph.resources.accounts"] = accounts.requests
+    plan.notes.extend(accounts.notes)
+    timings["accounts"] = clock() - accounts_started
     # Event wiring for new AI accounts, for the subscriptions just handled (usecases/wire_events.py).
     wiring = wire_sweep(services, outcomes, run.trigger, dry_run=dry_run, deadline=run.deadline, clock=clock)
-    _record_wiring(services, run, wiring.outcomes)
+    _record_notable(services, run, wiring.outcomes)
     outcomes += wiring.outcomes
     plan.notes.extend(wiring.notes)
     plan.calls["resourcegraph.resources"] = plan.calls.get("resourcegraph.resources", 0) + wiring.graph_requests
@@ -175,7 +185,8 @@ def sweep(
         plan.notes.append("Resource Graph off (ENFORCER_RESOURCE_GRAPH=off): one ARM GET per subscription")
     if stopped and run.store_error is None:
         plan.notes.append(
-            f"time budget of {settings.sweep_time_budget_seconds} s spent: {len(outcomes)} of {run.total} "
+            f"time budget of {settings.sweep_time_budget_seconds} s spent: {len(outcomes) - len(accounts.outcomes)} "
+            f"of {run.total} "
             "subscription(s) handled; the next sweep continues from here"
         )
     summary = _summarise(

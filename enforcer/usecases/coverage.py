@@ -1,0 +1,153 @@
+"""Gather the coverage report (core/coverage.py): every AI account in scope, its subscription's plan, its own
+setting, and when the enforcer last verified and last changed it. Reads only; never writes to Azure.
+
+Calls: the subscription list (one paged call), the plan per subscription (Resource Graph in batches of 1,000, with
+a direct GET for any subscription it does not show), the accounts (Resource Graph), one GET per account (bounded
+concurrency), and per subscription one audit-store query when an audit store is configured.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol, runtime_checkable
+
+from enforcer.core.accounts import AccountRef, canonical_state, exempt_reason
+from enforcer.core.coverage import CoverageRow
+from enforcer.core.errors import EnforcementError, ResourceGraphError
+from enforcer.core.models import MAX_SUBSCRIPTIONS_PER_QUERY, OutcomeKind, PricingState, SubscriptionInfo
+from enforcer.core.scope import exclusion_by_id, exclusion_by_metadata
+from enforcer.usecases.services import Services
+
+logger = logging.getLogger(__name__)
+
+# Records read per subscription to find each account's latest verification and change.
+HISTORY_LIMIT = 1000
+
+
+@runtime_checkable
+class AuditHistory(Protocol):
+    """An audit store that can list a subscription's records newest first (adapters/audit_store.py)."""
+
+    def history(self, subscription_id: str, limit: int = 50) -> Sequence[object]: ...
+
+
+class CoverageError(RuntimeError):
+    """The subscriptions or the accounts could not be listed: no report."""
+
+
+def _plans(services: Services, subs: Sequence[str]) -> dict[str, PricingState | None]:
+    plans: dict[str, PricingState | None] = {}
+    if services.resource_graph is not None:
+        for start in range(0, len(subs), MAX_SUBSCRIPTIONS_PER_QUERY):
+            try:
+                rows = services.resource_graph.inventory(subs[start : start + MAX_SUBSCRIPTIONS_PER_QUERY])
+            except ResourceGraphError as error:
+                logger.warning("coverage: Resource Graph pricings unavailable (%s); reading plans directly", error)
+                continue
+            plans.update(rows.pricings)
+
+    def direct(sub: str) -> tuple[str, PricingState | None]:
+        try:
+            return sub, services.arm.get_pricing(sub)
+        except EnforcementError as error:
+            logger.warning("coverage: cannot read the plan of %s: %s", sub, error)
+            return sub, None
+
+    missing = [s for s in subs if plans.get(s) is None]
+    if missing:
+        with ThreadPoolExecutor(max_workers=max(1, min(services.settings.sweep_concurrency, len(missing)))) as pool:
+            plans.update(pool.map(direct, missing))
+    return plans
+
+
+def _history(services: Services, sub: str) -> dict[str, tuple[str | None, str | None]]:
+    """{resource id (lower-case): (last verified, last changed)} from the subscription's audit records."""
+    audit = services.audit
+    if audit is None or not isinstance(audit, AuditHistory):
+        return {}
+    found: dict[str, tuple[str | None, str | None]] = {}
+    try:
+        records = audit.history(sub, limit=HISTORY_LIMIT)
+    except Exception as error:  # the report is still useful without the audit trail
+        logger.warning("coverage: cannot read the audit history of %s: %s", sub, type(error).__name__)
+        return {}
+    verified_kinds = {OutcomeKind.COMPLIANT.value, OutcomeKind.REMEDIATED.value}
+    for record in records:  # newest first: the first hit of each kind is the latest
+        resource_id = getattr(record, "resource_id", None)
+        if not resource_id:
+            continue
+        key = str(resource_id).lower()
+        verified, changed = found.get(key, (None, None))
+        started = str(getattr(record, "started_at", "") or "") or None
+        outcome = getattr(record, "outcome", "")
+        if verified is None and outcome in verified_kinds:
+            verified = started
+        if changed is None and outcome == OutcomeKind.REMEDIATED.value:
+            changed = started
+        found[key] = (verified, changed)
+    return found
+
+
+def gather_coverage(services: Services) -> list[CoverageRow]:
+    """One row per AI account in scope. Raises CoverageError when subscriptions or accounts cannot be listed."""
+    settings = services.settings
+    if services.account_index is None or services.accounts is None:
+        raise CoverageError("no AI account gateway is configured")
+    try:
+        listing = services.arm.list_subscriptions()
+    except EnforcementError as error:
+        raise CoverageError(f"cannot list subscriptions: {error}") from error
+    infos: dict[str, SubscriptionInfo] = {
+        i.subscription_id: i for i in listing.subscriptions if exclusion_by_id(i.subscription_id, settings) is None
+    }
+    subs = sorted(infos)
+    accounts: list[AccountRef] = []
+    for start in range(0, len(subs), MAX_SUBSCRIPTIONS_PER_QUERY):
+        try:
+            found, _requests = services.account_index.accounts(subs[start : start + MAX_SUBSCRIPTIONS_PER_QUERY])
+        except ResourceGraphError as error:
+            raise CoverageError(f"cannot list AI accounts: {error}") from error
+        accounts.extend(found)
+    plans = _plans(services, sorted({a.subscription_id for a in accounts}))
+    gateway = services.accounts
+
+    def row(account: AccountRef) -> CoverageRow:
+        info = infos[account.subscription_id]
+        reason = exclusion_by_metadata(info.tags, info.state, settings) or exempt_reason(
+            account.tags, settings.exempt_tag
+        )
+        plan = plans.get(account.subscription_id)
+        state: str | None = None
+        error: str | None = None
+        try:
+            # No setting resource (404) is not readable-or-not: it is simply not Enabled.
+            state = canonical_state(gateway.get_setting(account.resource_id))
+        except EnforcementError as failure:
+            error = failure.message[:300]
+        return CoverageRow(
+            resource_id=account.resource_id,
+            account=account.name,
+            subscription_id=account.subscription_id,
+            subscription_name=info.display_name,
+            plan_tier=plan.tier if plan is not None else None,
+            plan_components={e.name: e.enabled for e in plan.extensions} if plan is not None else {},
+            account_state=state,
+            exempt_reason=reason,
+            error=error,
+        )
+
+    workers = max(1, min(settings.sweep_concurrency, len(accounts) or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="coverage") as pool:
+        rows = list(pool.map(row, accounts))
+    histories = {sub: _history(services, sub) for sub in sorted({r.subscription_id for r in rows})}
+    result = []
+    for r in rows:
+        verified, changed = histories.get(r.subscription_id, {}).get(r.resource_id.lower(), (None, None))
+        result.append(
+            CoverageRow(**{**r.__dict__, "last_verified": verified, "last_changed": changed})
+            if verified or changed
+            else r
+        )
+    return result

@@ -1,0 +1,234 @@
+"""Bring AI accounts' own Defender for AI setting to the desired state: one account (the event) or every account in
+scope (the sweep's account pass). The decision is `core.accounts.decide_account`; this is its imperative shell.
+
+Per account: scope (subscription exclusions, then the account's exempt tag), GET defenderForAISettings/Default,
+decide, and in `on` mode PUT `Enabled` and check the state Azure answered. Never raises for ARM errors: a failure
+is an outcome like any other.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from enforcer.core.accounts import (
+    ENABLED,
+    AccountProtection,
+    AccountRef,
+    canonical_state,
+    decide_account,
+    exempt_reason,
+    parse_account_id,
+)
+from enforcer.core.errors import EnforcementError, ResourceGraphError
+from enforcer.core.models import (
+    MAX_SUBSCRIPTIONS_PER_QUERY,
+    ErrorKind,
+    Mode,
+    Outcome,
+    OutcomeKind,
+    Trigger,
+    utc_now_iso,
+)
+from enforcer.core.scope import exclusion_by_id, exclusion_by_metadata
+from enforcer.core.settings import Settings
+from enforcer.usecases.services import Services
+
+logger = logging.getLogger(__name__)
+
+
+def protect_account(
+    services: Services,
+    account: AccountRef,
+    trigger: Trigger,
+    *,
+    settings: Settings | None = None,
+    tags_known: bool = False,
+    subscription_checked: bool = False,
+) -> Outcome:
+    """One account's decision. `tags_known`: `account.tags` came from Resource Graph (else read when needed).
+    `subscription_checked`: the caller already applied the subscription's exclusions (the sweep)."""
+    settings = settings or services.settings
+    started = time.perf_counter()
+    calls: Counter[str] = Counter()
+    outcome = Outcome(
+        subscription_id=account.subscription_id,
+        outcome=OutcomeKind.COMPLIANT,
+        trigger=trigger,
+        mode=settings.mode,
+        resource_id=account.resource_id,
+        started_at=utc_now_iso(),
+    )
+    try:
+        _protect(services, settings, account, outcome, calls, tags_known=tags_known, checked=subscription_checked)
+    except EnforcementError as error:
+        outcome.outcome = OutcomeKind.FAILED
+        outcome.error = error.message
+        outcome.error_kind = error.kind
+    outcome.arm_calls = dict(calls)
+    outcome.duration_ms = (time.perf_counter() - started) * 1000
+    logger.info(
+        "account=%s outcome=%s before=%s after=%s trigger=%s:%s",
+        account.resource_id,
+        outcome.outcome.value,
+        outcome.account_before,
+        outcome.account_after,
+        trigger.kind,
+        trigger.id,
+    )
+    return outcome
+
+
+def _protect(
+    services: Services,
+    settings: Settings,
+    account: AccountRef,
+    outcome: Outcome,
+    calls: Counter[str],
+    *,
+    tags_known: bool,
+    checked: bool,
+) -> None:
+    gateway = services.accounts
+    if gateway is None:
+        raise EnforcementError(ErrorKind.UNEXPECTED, "no AI account gateway is configured")
+    sub = account.subscription_id
+    reason = None if checked else exclusion_by_id(sub, settings)
+    if reason is None and not checked:
+        info = services.enforcer.directory.get(sub, calls)
+        outcome.subscription_name = info.display_name
+        reason = exclusion_by_metadata(info.tags, info.state, settings)
+    if reason is None and tags_known:
+        reason = exempt_reason(account.tags, settings.exempt_tag)
+    if reason is not None:
+        outcome.outcome = OutcomeKind.EXCLUDED
+        outcome.reason = reason
+        return
+
+    calls["defenderForAISettings.get"] += 1
+    observed = gateway.get_setting(account.resource_id)
+    decision = decide_account(observed, settings.account_protection)
+    outcome.account_before = outcome.account_after = canonical_state(observed)
+    if decision.outcome is OutcomeKind.COMPLIANT:
+        return
+    if not tags_known or observed is None:
+        # About to report or write: the event carried no tags, so read the account's own exempt tag first; and a
+        # missing setting may mean a missing account (deleted since the event or the index saw it).
+        calls["accounts.get"] += 1
+        current = gateway.get_account(account.resource_id)
+        if current is None:
+            outcome.outcome = OutcomeKind.IGNORED
+            outcome.reason = "the AI account no longer exists"
+            outcome.account_before = outcome.account_after = None
+            return
+        reason = exempt_reason(current.tags, settings.exempt_tag)
+        if reason is not None:
+            outcome.outcome = OutcomeKind.EXCLUDED
+            outcome.reason = reason
+            return
+    assert decision.change is not None
+    outcome.changes = [decision.change]
+    if decision.write is None or settings.mode is Mode.AUDIT:
+        outcome.outcome = OutcomeKind.WOULD_REMEDIATE
+        outcome.reason = (
+            "ENFORCER_ACCOUNT_PROTECTION=report: reported, not changed"
+            if settings.account_protection is AccountProtection.REPORT
+            else "audit mode: not changed"
+        )
+        return
+    calls["defenderForAISettings.put"] += 1
+    answered = gateway.put_setting(account.resource_id, decision.write)
+    outcome.account_after = answered
+    if answered != ENABLED:
+        # Verify what Azure answered, as for pricings: a 200 that does not say Enabled is not a success.
+        outcome.outcome = OutcomeKind.FAILED
+        outcome.error_kind = ErrorKind.UNEXPECTED
+        outcome.error = (
+            f"Azure answered the PUT of {account.resource_id}/defenderForAISettings/Default with state "
+            f"{answered!r}, not {ENABLED!r}. Fix: check for an Azure Policy deny or a template that resets it; "
+            "the next sweep retries."
+        )
+        return
+    outcome.outcome = OutcomeKind.REMEDIATED
+
+
+def protect_event_account(services: Services, resource_id: str | None, trigger: Trigger) -> Outcome | None:
+    """The `ai_account_created` event's second step, after the subscription's plan: the account it names."""
+    if resource_id is None or services.settings.account_protection is AccountProtection.UNMANAGED:
+        return None
+    account = parse_account_id(resource_id)
+    if account is None:
+        return None
+    return protect_account(services, account, trigger)
+
+
+@dataclass
+class AccountPass:
+    """What the sweep's account pass did: one outcome per account, Resource Graph requests, notes."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    requests: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def account_pass(
+    services: Services,
+    settings: Settings,
+    trigger: Trigger,
+    subscription_outcomes: Sequence[Outcome],
+    *,
+    deadline: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> AccountPass:
+    """Every AI account of the subscriptions the subscription pass handled (excluded ones skipped: their exclusion
+    covers their accounts), from Resource Graph in batches of at most 1,000 subscriptions, each account decided
+    with at most `settings.sweep_concurrency` at once. Accounts not started by `deadline` are left to the next run."""
+    result = AccountPass()
+    if settings.account_protection is AccountProtection.UNMANAGED:
+        return result
+    if services.account_index is None or services.accounts is None:
+        result.notes.append("AI accounts not checked: no Resource Graph account index is configured")
+        return result
+    skip = {OutcomeKind.EXCLUDED, OutcomeKind.IGNORED, OutcomeKind.REJECTED}
+    subs = list(dict.fromkeys(o.subscription_id for o in subscription_outcomes if o.outcome not in skip))
+    accounts: list[AccountRef] = []
+    for start in range(0, len(subs), MAX_SUBSCRIPTIONS_PER_QUERY):
+        batch = subs[start : start + MAX_SUBSCRIPTIONS_PER_QUERY]
+        try:
+            found, requests = services.account_index.accounts(batch)
+        except ResourceGraphError as error:
+            result.requests += error.requests
+            result.notes.append(f"AI accounts of {len(batch)} subscription(s) not checked: {error}")
+            continue
+        result.requests += requests
+        accounts.extend(found)
+    if not accounts:
+        return result
+
+    def one(account: AccountRef) -> Outcome | None:
+        if deadline is not None and clock() >= deadline:
+            return None
+        return protect_account(
+            services, account, trigger, settings=settings, tags_known=True, subscription_checked=True
+        )
+
+    workers = max(1, min(settings.sweep_concurrency, len(accounts)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sweep-accounts") as pool:
+        done = list(pool.map(one, accounts))
+    result.outcomes = [o for o in done if o is not None]
+    if len(result.outcomes) < len(accounts):
+        result.notes.append(
+            f"time budget spent: {len(result.outcomes)} of {len(accounts)} AI account(s) checked; the next sweep "
+            "checks them all again"
+        )
+    counts = Counter(o.outcome.value for o in result.outcomes)
+    result.notes.append(
+        f"AI accounts: {len(result.outcomes)} checked ("
+        + ", ".join(f"{kind} {n}" for kind, n in sorted(counts.items()))
+        + f") in {len(subs)} subscription(s)"
+    )
+    return result
