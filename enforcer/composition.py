@@ -11,7 +11,7 @@ from enforcer.adapters.arm import ArmGateway, RetrySettings
 from enforcer.adapters.redact import install_redaction
 from enforcer.core.settings import ConfigError, Settings
 from enforcer.usecases.enforce import Enforcer
-from enforcer.usecases.ports import AuditLog, Notifier, PricingIndex
+from enforcer.usecases.ports import AuditLog, EventClaims, Notifier, PricingIndex
 from enforcer.usecases.services import Services
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,21 @@ def build_services(
         audit=audit,
         notifier=notifier,
         resource_graph=resource_graph,
+        claims=_claims_for(audit),
     )
+
+
+def _claims_for(audit: AuditLog | None) -> EventClaims | None:
+    """Event claims live in the audit store's runs table, on its connection."""
+    if audit is None:
+        return None
+    from enforcer.adapters.audit_store import AuditStore  # loaded already when `audit` is one
+
+    if not isinstance(audit, AuditStore):
+        return None
+    from enforcer.adapters.claims import TableEventClaims
+
+    return TableEventClaims(audit.tables, audit.runs_table)
 
 
 def _audit_and_notifier(settings: Settings) -> tuple[AuditLog | None, Notifier | None]:

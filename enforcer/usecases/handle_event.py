@@ -10,20 +10,11 @@ import logging
 from enforcer.core.events import EnforceRequest, Route, parse_event
 from enforcer.core.models import Outcome, OutcomeKind, Trigger, utc_now_iso
 from enforcer.core.text import escape_control
+from enforcer.usecases import claims
 from enforcer.usecases.record import record_and_notify
 from enforcer.usecases.services import Services
 
 logger = logging.getLogger(__name__)
-
-
-def _duplicate_of(services: Services, request: EnforceRequest) -> str | None:
-    previous = services.recent_events.seen(request.event_id)
-    if previous is not None:
-        return previous
-    if services.audit is None:
-        return None
-    record = services.audit.find_by_trigger(request.subscription_id, request.event_id)
-    return None if record is None else record.outcome
 
 
 def handle_event(raw: object, route: Route, services: Services) -> Outcome:
@@ -49,7 +40,8 @@ def handle_event(raw: object, route: Route, services: Services) -> Outcome:
             record_and_notify(services, [outcome])
         return outcome
 
-    previous = _duplicate_of(services, parsed)
+    admission = claims.admit(services, parsed)  # a claim across instances; raises when the store does not answer
+    previous = admission.previous
     if previous is not None:
         logger.info(
             "event duplicate: id=%s subscription=%s already handled (%s)",
@@ -67,13 +59,17 @@ def handle_event(raw: object, route: Route, services: Services) -> Outcome:
             notification="skipped_duplicate",
         )
 
-    outcome = services.enforcer.enforce(
-        parsed.subscription_id,
-        Trigger("event", parsed.event_id, parsed.event_type),
-        new_subscription=parsed.announces_new_subscription,
-    )
-    if parsed.display_name and not outcome.subscription_name:
-        outcome.subscription_name = parsed.display_name
-    record_and_notify(services, [outcome])
-    services.recent_events.add(parsed.event_id, outcome.outcome.value)
+    try:
+        outcome = services.enforcer.enforce(
+            parsed.subscription_id,
+            Trigger("event", parsed.event_id, parsed.event_type),
+            new_subscription=parsed.announces_new_subscription,
+        )
+        if parsed.display_name and not outcome.subscription_name:
+            outcome.subscription_name = parsed.display_name
+        record_and_notify(services, [outcome])
+    except BaseException:
+        claims.release(services, admission)  # not recorded: the trigger's retry must act again
+        raise
+    claims.settle(services, admission, parsed, outcome.outcome.value)
     return outcome

@@ -19,6 +19,7 @@ from enforcer.core.models import (
 )
 
 if TYPE_CHECKING:
+    from enforcer.core.claims import Claim
     from enforcer.core.records import AuditRecord
 
 
@@ -74,3 +75,11 @@ class PricingIndex(Protocol):
 
     def inventory(self, subscription_ids: Sequence[str] | None = None) -> InventoryRows: ...
     def close(self) -> None: ...
+
+
+class EventClaims(Protocol):
+    """One action per (event id, subscription) across instances: an atomic claim before acting."""
+
+    def claim(self, event_id: str, subscription_id: str) -> Claim: ...
+    def complete(self, claim: Claim, outcome: str) -> None: ...
+    def release(self, claim: Claim) -> None: ...

@@ -8,24 +8,25 @@ from dataclasses import dataclass, field
 
 from enforcer.core.settings import Settings
 from enforcer.usecases.enforce import Enforcer
-from enforcer.usecases.ports import AuditLog, Notifier, PricingGateway, PricingIndex
+from enforcer.usecases.ports import AuditLog, EventClaims, Notifier, PricingGateway, PricingIndex
 
 
 class RecentEvents:
-    """Event ids this process has handled: catches duplicates even without an audit store (bounded)."""
+    """(event id, subscription) pairs this process has handled: catches duplicates even without an audit store
+    (bounded). The pair, not the id alone: an event id reused for another subscription must still enforce it."""
 
     def __init__(self, capacity: int = 10_000) -> None:
         self._capacity = capacity
-        self._ids: OrderedDict[str, str] = OrderedDict()
+        self._ids: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._lock = threading.Lock()
 
-    def seen(self, event_id: str) -> str | None:
+    def seen(self, event_id: str, subscription_id: str) -> str | None:
         with self._lock:
-            return self._ids.get(event_id)
+            return self._ids.get((event_id, subscription_id.lower()))
 
-    def add(self, event_id: str, outcome: str) -> None:
+    def add(self, event_id: str, subscription_id: str, outcome: str) -> None:
         with self._lock:
-            self._ids[event_id] = outcome
+            self._ids[(event_id, subscription_id.lower())] = outcome
             while len(self._ids) > self._capacity:
                 self._ids.popitem(last=False)
 
@@ -39,6 +40,7 @@ class Services:
     notifier: Notifier | None = None
     resource_graph: PricingIndex | None = None
     recent_events: RecentEvents = field(default_factory=RecentEvents)
+    claims: EventClaims | None = None
 
     def close(self) -> None:
         """Close every client; the pricing gateway last, since Resource Graph shares its HTTP session."""
