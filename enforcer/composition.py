@@ -37,6 +37,7 @@ def build_services(
         from enforcer.adapters.resource_graph import ResourceGraphGateway
 
         resource_graph = ResourceGraphGateway(arm)
+    _attach_outbox(audit, notifier)
     return Services(
         settings=settings,
         arm=arm,
@@ -46,6 +47,19 @@ def build_services(
         resource_graph=resource_graph,
         claims=_claims_for(audit),
     )
+
+
+def _attach_outbox(audit: AuditLog | None, notifier: Notifier | None) -> None:
+    """Cards that cannot be delivered are kept in the audit store's runs table and re-sent by the next run."""
+    if audit is None or notifier is None:
+        return
+    from enforcer.adapters.audit_store import AuditStore
+    from enforcer.adapters.teams import TeamsNotifier
+
+    if isinstance(audit, AuditStore) and isinstance(notifier, TeamsNotifier) and not notifier.has_outbox:
+        from enforcer.adapters.outbox import TableOutbox
+
+        notifier.use_outbox(TableOutbox(audit.tables, audit.runs_table))
 
 
 def _claims_for(audit: AuditLog | None) -> EventClaims | None:

@@ -11,6 +11,7 @@ from enforcer.core.events import EnforceRequest, Route, parse_event
 from enforcer.core.models import Outcome, OutcomeKind, Trigger, utc_now_iso
 from enforcer.core.text import escape_control
 from enforcer.usecases import claims
+from enforcer.usecases.notify import resend_pending_cheaply
 from enforcer.usecases.record import record_and_notify
 from enforcer.usecases.services import Services
 
@@ -72,4 +73,5 @@ def handle_event(raw: object, route: Route, services: Services) -> Outcome:
         claims.release(services, admission)  # not recorded: the trigger's retry must act again
         raise
     claims.settle(services, admission, parsed, outcome.outcome.value)
+    resend_pending_cheaply(services)
     return outcome

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from enforcer.core.models import Outcome, RunSummary, Trigger, utc_now_iso
+from enforcer.usecases.notify import resend_pending
 from enforcer.usecases.services import Services
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,9 @@ def record_and_notify(
 
 
 def finish_run(services: Services, summary: RunSummary, outcomes: Sequence[Outcome]) -> RunSummary:
-    """Record the run summary; one digest card when anything changed or failed."""
+    """Re-send cards kept from earlier runs; record the run summary; one digest card when anything changed or
+    failed (it says how many cards are still pending)."""
+    resend_pending(services, summary.notes)
     if services.audit is not None:
         services.audit.record_run(summary)
     if services.notifier is not None and any(o.outcome.needs_attention for o in outcomes):

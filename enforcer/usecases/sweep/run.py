@@ -18,6 +18,7 @@ from enforcer.core.models import (
 from enforcer.core.records import is_notable
 from enforcer.core.sweep_plan import resume_point
 from enforcer.usecases.enforce import Enforcer
+from enforcer.usecases.notify import resend_pending
 from enforcer.usecases.ports import PricingIndex
 from enforcer.usecases.record import new_run_id
 from enforcer.usecases.services import Services
@@ -44,6 +45,7 @@ def _record_run_end(services: Services, run: Run, plan: Plan, outcomes: list[Out
     happened): it is logged at ERROR and noted in the summary, and the run reports failure."""
     audit, notifier = services.audit, services.notifier
     notify = [o for o in outcomes if o.outcome.needs_attention and o not in run.unrecorded]
+    resend_pending(services, summary.notes)
     if notifier is not None and notify:
         result = notifier.notify_digest(summary, outcomes)
         for o in notify:
