@@ -83,11 +83,18 @@ def summarise(
 def enforce_many(
     services: Services, subscription_ids: Sequence[str], trigger: Trigger, concurrency: int = 8
 ) -> list[Outcome]:
-    """Enforce several subscriptions with bounded concurrency, keeping the input order."""
+    """Enforce several subscriptions with bounded concurrency, keeping the input order. Once `services.stop` is set
+    no new subscription is started (those are left out of the result)."""
+
+    def one(sub: str) -> Outcome | None:
+        return None if services.stop.is_set() else services.enforcer.enforce(sub, trigger)
+
     if len(subscription_ids) <= 1 or concurrency <= 1:
-        return [services.enforcer.enforce(s, trigger) for s in subscription_ids]
-    with ThreadPoolExecutor(max_workers=min(concurrency, len(subscription_ids))) as pool:
-        return list(pool.map(lambda s: services.enforcer.enforce(s, trigger), subscription_ids))
+        results = [one(s) for s in subscription_ids]
+    else:
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(subscription_ids))) as pool:
+            results = list(pool.map(one, subscription_ids))
+    return [o for o in results if o is not None]
 
 
 def run_enforcement(

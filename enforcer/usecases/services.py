@@ -41,6 +41,8 @@ class Services:
     resource_graph: PricingIndex | None = None
     recent_events: RecentEvents = field(default_factory=RecentEvents)
     claims: EventClaims | None = None
+    # Set by SIGINT/SIGTERM in the CLI: no new work starts; work in flight finishes and is recorded.
+    stop: threading.Event = field(default_factory=threading.Event)
 
     def close(self) -> None:
         """Close every client; the pricing gateway last, since Resource Graph shares its HTTP session."""

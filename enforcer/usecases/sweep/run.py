@@ -150,7 +150,12 @@ def sweep(
         plan.notes.append(f"{settled} subscription(s) compliant per Resource Graph (no ARM call)")
     if not settings.use_resource_graph and run.total:
         plan.notes.append("Resource Graph off (ENFORCER_RESOURCE_GRAPH=off): one ARM GET per subscription")
-    if stopped and run.store_error is None:
+    if stopped and run.store_error is None and services.stop.is_set():
+        plan.notes.append(
+            f"stopped on request (SIGINT/SIGTERM): {len(outcomes)} of {run.total} subscription(s) handled; "
+            "the next sweep continues from here"
+        )
+    elif stopped and run.store_error is None:
         plan.notes.append(
             f"time budget of {settings.sweep_time_budget_seconds} s spent: {len(outcomes)} of {run.total} "
             "subscription(s) handled; the next sweep continues from here"
