@@ -96,6 +96,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             print(f"note: {note}")
         if not summary.complete:
             print(f"incomplete: the next sweep resumes after {summary.resume_after}")
+    if result.store_error is not None:
+        print(
+            f"the audit store failed mid-sweep ({result.store_error}): {len(result.unrecorded)} decision(s) could not "
+            "be recorded; each is in the output above and in the log at ERROR, and no new subscription was started",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     if services.stop.is_set():
         print(f"stopped: {len(outcomes)} subscription(s) handled and recorded", file=sys.stderr)
         return EXIT_INTERRUPTED
