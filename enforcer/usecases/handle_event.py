@@ -55,7 +55,10 @@ def handle_event(raw: object, route: Route, services: Services) -> Outcome:
             outcome=OutcomeKind.IGNORED,
             trigger=Trigger("event", parsed.event_id, parsed.event_type),
             mode=services.settings.mode,
-            reason=f"duplicate delivery of event {parsed.event_id}: already handled ({previous})",
+            reason=f"duplicate delivery of event {parsed.event_id}: "
+            + (
+                "another delivery is handling it" if previous == claims.IN_PROGRESS else f"already handled ({previous})"
+            ),
             started_at=utc_now_iso(),
             notification="skipped_duplicate",
         )

@@ -59,6 +59,8 @@ def test_five_processes_handling_one_event_at_once_make_one_put_and_send_one_car
     outcomes = sorted(json.loads(out)[0]["outcome"] for out, _ in results)
     assert outcomes == ["ignored"] * 4 + ["remediated"], [err for _, err in results]
     assert all(p.returncode == 0 for p in processes)
+    reasons = [json.loads(out)[0].get("reason") or "" for out, _ in results]
+    assert any("another delivery is handling it" in r for r in reasons)  # they really overlapped
     assert emulator.calls["pricings.put"] == 1
     # The winner's card and its CLI run's digest; the four duplicates send nothing.
     assert len(webhook_sink.messages) == 2
