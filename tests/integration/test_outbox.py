@@ -66,3 +66,29 @@ def test_the_digest_says_how_many_cards_are_still_pending(emulator, audit_store,
     assert len(late) == 5  # three cards, two digests, oldest first
     assert "4 Teams card(s)" in late[-1] and summary.run_id in late[-1]
     assert [n for n in result.summary.notes if "pending" in n] == []
+
+
+def test_an_event_delivers_waiting_cards_at_most_once_every_few_minutes(emulator, audit_store, webhook_sink):
+    from enforcer.core.events import Route
+    from enforcer.usecases.handle_event import handle_event
+    from tests.events.samples import SUBSCRIPTION, sample
+
+    free = str(uuid.uuid4())
+    emulator.add_subscription(free, display_name="queued-by-a-run")
+    emulator.add_subscription(SUBSCRIPTION, display_name="ai-team")
+    webhook_sink.set_mode("down")
+    run_enforcement(services_for(emulator.url, audit=audit_store, notifier=notifier(webhook_sink.url)), [free])
+
+    webhook_sink.set_mode("ok")
+    services = services_for(emulator.url, audit=audit_store, notifier=notifier(webhook_sink.url))
+    handle_event(sample("resource-write-cognitive-account.eventgrid.json"), Route.ANY, services)
+
+    delivered = [json.dumps(m) for m in webhook_sink.accepted]
+    late = [d for d in delivered if "Delivered late" in d]
+    assert len(late) == 2 and all("queued-by-a-run" in d for d in late)  # the run's card and its digest
+    assert sum("ai-team" in d and "Delivered late" not in d for d in delivered) == 1  # the event's own card
+    requests = len(webhook_sink.requests)
+    handle_event(
+        {**sample("resource-write-cognitive-account.eventgrid.json"), "id": str(uuid.uuid4())}, Route.ANY, services
+    )
+    assert len(webhook_sink.requests) == requests  # compliant now: no card, and no second look at the outbox yet
