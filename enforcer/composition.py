@@ -12,7 +12,16 @@ from enforcer.adapters.redact import install_redaction
 from enforcer.core.settings import ConfigError, Settings
 from enforcer.core.wiring import WiringMode
 from enforcer.usecases.enforce import Enforcer
-from enforcer.usecases.ports import AuditLog, EventWiring, Metrics, NoMetrics, Notifier, PricingIndex
+from enforcer.usecases.ports import (
+    AuditLog,
+    EventClaims,
+    EventWiring,
+    Metrics,
+    NoMetrics,
+    Notifier,
+    OutboxGauge,
+    PricingIndex,
+)
 from enforcer.usecases.services import Services
 
 logger = logging.getLogger(__name__)
@@ -46,6 +55,7 @@ def build_services(
     # AI accounts: always built (no network until used) so that `coverage` works whatever ENFORCER_ACCOUNT_PROTECTION.
     from enforcer.adapters.cognitive import AccountGraph, CognitiveGateway
 
+    outbox = _attach_outbox(audit, notifier)
     return Services(
         settings=settings,
         arm=arm,
@@ -56,7 +66,39 @@ def build_services(
         wiring=wiring,
         accounts=CognitiveGateway(arm),
         account_index=AccountGraph(arm),
+        claims=_claims_for(audit),
+        outbox=outbox,
     )
+
+
+def _attach_outbox(audit: AuditLog | None, notifier: Notifier | None) -> OutboxGauge | None:
+    """Cards that cannot be delivered are kept in the audit store's runs table and re-sent by the next run; the
+    outbox is also what metrics and `health` read its depth from."""
+    if audit is None or notifier is None:
+        return None
+    from enforcer.adapters.audit_store import AuditStore
+    from enforcer.adapters.teams import TeamsNotifier
+
+    if isinstance(audit, AuditStore) and isinstance(notifier, TeamsNotifier) and not notifier.has_outbox:
+        from enforcer.adapters.outbox import TableOutbox
+
+        outbox = TableOutbox(audit.tables, audit.runs_table)
+        notifier.use_outbox(outbox)
+        return outbox
+    return None
+
+
+def _claims_for(audit: AuditLog | None) -> EventClaims | None:
+    """Event claims live in the audit store's runs table, on its connection."""
+    if audit is None:
+        return None
+    from enforcer.adapters.audit_store import AuditStore  # loaded already when `audit` is one
+
+    if not isinstance(audit, AuditStore):
+        return None
+    from enforcer.adapters.claims import TableEventClaims
+
+    return TableEventClaims(audit.tables, audit.runs_table)
 
 
 def _audit_and_notifier(settings: Settings) -> tuple[AuditLog | None, Notifier | None]:

@@ -13,7 +13,7 @@ import contextlib
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from random import Random
 from typing import Any
@@ -30,15 +30,32 @@ def _special_subscriptions(rng: Random) -> dict[str, str]:
     }
 
 
-def _table_row(o: Any) -> str:
-    def state(s: Any) -> str:
-        if s is None:
-            return "-"
-        on = sorted(e.name.replace("AI", "", 1) for e in s.extensions if e.enabled)
-        return f"{s.tier:8} {'+'.join(on) or '(none)'}"
+def _state(s: Any) -> str:
+    if s is None:
+        return "-"
+    on = sorted(e.name.replace("AI", "", 1) for e in s.extensions if e.enabled)
+    return f"{s.tier:8} {'+'.join(on) or '(none)'}"
 
-    name = o.subscription_name or o.subscription_id[:8]
-    return f"{name:22} {o.outcome.value:17} {state(o.before):42} {state(o.after)}"
+
+def table_lines(outcomes: Sequence[Any]) -> list[str]:
+    """The before/after table, each column as wide as its longest cell (long state text keeps it aligned)."""
+    rows = [("SUBSCRIPTION", "OUTCOME", "BEFORE", "AFTER")]
+    for o in sorted(outcomes, key=lambda o: (o.outcome.value, o.subscription_name or "")):
+        rows.append((o.subscription_name or o.subscription_id[:8], o.outcome.value, _state(o.before), _state(o.after)))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return [
+        " ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + " " + row[3] for row in rows
+    ]
+
+
+# The fleet's deliberately failing subscriptions: their failures are what the demo shows, not a demo failure.
+EXPECTED_FAILURES = ("denied", "failing_component")
+
+
+def unexpected_failures(outcomes: Sequence[Any], special: dict[str, str]) -> list[Any]:
+    """Failed or partially failed outcomes of subscriptions the demo expects to fix."""
+    expected = {special[kind] for kind in EXPECTED_FAILURES}
+    return [o for o in outcomes if o.outcome.is_failure and o.subscription_id not in expected]
 
 
 def _audit_line(services: Any) -> str:
@@ -121,9 +138,8 @@ def run(args: argparse.Namespace) -> int:
             services.close()
 
         print()
-        print(f"{'SUBSCRIPTION':22} {'OUTCOME':17} {'BEFORE':42} AFTER")
-        for o in sorted(outcomes, key=lambda o: (o.outcome.value, o.subscription_name or "")):
-            print(_table_row(o))
+        for line in table_lines(outcomes):
+            print(line)
         problems = [o for o in outcomes if o.error or o.reason]
         if problems:
             print()
@@ -139,4 +155,9 @@ def run(args: argparse.Namespace) -> int:
             cards = OUT_DIR / "demo-teams-cards.json"
             stack["sink"].save(cards)
             print(f"Teams cards sent: {len(stack['sink'].messages)}, saved to {cards}")
+        unexpected = unexpected_failures(outcomes, stack["special"])
+    if unexpected:
+        names = ", ".join(o.subscription_name or o.subscription_id for o in unexpected)
+        print(f"demo FAILED: {len(unexpected)} subscription(s) the demo expects to fix failed: {names}")
+        return 1
     return 0

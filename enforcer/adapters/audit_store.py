@@ -22,7 +22,7 @@ from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
 from enforcer.adapters.azure_errors import describe
 from enforcer.adapters.closing import ClosesOnExit
-from enforcer.adapters.tables import RETRY_ON_ALL_METHODS, TableConnection, is_table_missing
+from enforcer.adapters.tables import CHECK_OPTIONS, RETRY_ON_ALL_METHODS, TableConnection, is_table_missing
 from enforcer.core.models import Outcome, OutcomeKind, RunSummary, utc_now_iso
 from enforcer.core.records import (
     DUPLICATE_WINDOW_HOURS,
@@ -30,6 +30,7 @@ from enforcer.core.records import (
     INVERT_BASE,
     MARKER_PARTITION,
     NOT_A_DECISION,
+    SCHEMA_VERSION,
     WIRING_PARTITION,
     AuditRecord,
     batches,
@@ -79,6 +80,8 @@ class AuditStore(ClosesOnExit):
         )
         self.audit_table = audit_table
         self.runs_table = runs_table
+        # The layout version of the rows this store writes (core/records.py); `health` reports it.
+        self.schema_version = SCHEMA_VERSION
         # Table operations sent (transactions, single writes, query pages): `make bench` reports them.
         self.operations = 0
         self.rows_written = 0
@@ -98,16 +101,18 @@ class AuditStore(ClosesOnExit):
     def __repr__(self) -> str:  # never show the connection string
         return f"AuditStore(audit_table={self.audit_table!r}, runs_table={self.runs_table!r})"
 
-    def _ensure_table(self, table: str, *, force: bool = False) -> TableClient:
+    def _ensure_table(self, table: str, *, force: bool = False, **request_options: Any) -> TableClient:
         try:
-            return self._tables.ensure_table(table, force=force)
+            return self._tables.ensure_table(table, force=force, **request_options)
         except AzureError as exc:
             raise AuditStoreError(f"cannot create or open table {table!r}: {describe(exc)}") from exc
 
     def check(self) -> None:
-        """Raise AuditStoreError unless both tables answer (created if missing): called before the first write."""
+        """Raise AuditStoreError unless both tables answer (created if missing): called before the first write.
+
+        Quick: one retry and short timeouts (CHECK_OPTIONS), so a hung store is reported in seconds."""
         for table in (self.audit_table, self.runs_table):
-            self._ensure_table(table)
+            self._ensure_table(table, **CHECK_OPTIONS)
 
     def _submit(
         self, table: str, entities: Sequence[dict[str, Any]], mode: UpdateMode = UpdateMode.REPLACE, op: str = "upsert"

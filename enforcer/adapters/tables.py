@@ -18,7 +18,7 @@ from enforcer.adapters.redact import connection_string_secrets, install_redactio
 from enforcer.core.records import MAX_BATCH_OPERATIONS
 from enforcer.core.settings import ConfigError, validate_endpoint
 
-__all__ = ["MAX_BATCH_OPERATIONS", "RETRY_ON_ALL_METHODS", "TableConnection", "is_table_missing"]
+__all__ = ["CHECK_OPTIONS", "MAX_BATCH_OPERATIONS", "RETRY_ON_ALL_METHODS", "TableConnection", "is_table_missing"]
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -28,6 +28,16 @@ logger = logging.getLogger(__name__)
 
 # Upserts are idempotent, so a $batch POST may be retried like a PUT (azure-core does not retry POST by default).
 RETRY_ON_ALL_METHODS: Final = frozenset({"HEAD", "GET", "PUT", "DELETE", "OPTIONS", "TRACE", "POST", "PATCH", "MERGE"})
+
+
+# The check before the first write: one retry and short timeouts, so a hung store is reported in seconds
+# (with the default retries a store that accepts connections and never answers holds the caller ~84 s).
+CHECK_OPTIONS: Final[dict[str, Any]] = {
+    "retry_total": 1,
+    "retry_backoff_factor": 0.2,
+    "connection_timeout": 3.0,
+    "read_timeout": 4.0,
+}
 
 
 def is_table_missing(exc: HttpResponseError) -> bool:
@@ -97,12 +107,14 @@ class TableConnection:
                 self._clients[table] = client
             return client
 
-    def ensure_table(self, table: str, *, force: bool = False) -> TableClient:
-        """The table's client, the table created first if this connection has not seen it (AzureError if not)."""
+    def ensure_table(self, table: str, *, force: bool = False, **request_options: Any) -> TableClient:
+        """The table's client, the table created first if this connection has not seen it (AzureError if not).
+
+        `request_options` apply to that one create call (e.g. CHECK_OPTIONS: a quick answer or none)."""
         client = self.client(table)
         if force or table not in self._ready:
             try:
-                client.create_table(retry_on_methods=RETRY_ON_ALL_METHODS)
+                client.create_table(retry_on_methods=RETRY_ON_ALL_METHODS, **request_options)
                 logger.info("Created table %s", table)
             except ResourceExistsError:
                 pass

@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
 from azure.core import PipelineClient
@@ -34,8 +34,12 @@ from enforcer.adapters.closing import ClosesOnExit
 from enforcer.adapters.redact import install_redaction
 from enforcer.core.cards import digest_card, needs_digest, outcome_card, serialize_message, teams_message
 from enforcer.core.heartbeat import heartbeat_card
-from enforcer.core.models import Outcome, OutcomeKind, RunSummary
+from enforcer.core.models import Outcome, OutcomeKind, RunSummary, utc_now_iso
+from enforcer.core.outbox import FLUSH_BATCH, late_card
 from enforcer.core.settings import ConfigError, Settings, is_loopback_host
+
+if TYPE_CHECKING:
+    from enforcer.adapters.outbox import TableOutbox
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +156,16 @@ class TeamsNotifier(ClosesOnExit):
         self._lock = threading.Lock()
         self._client: PipelineClient[HttpRequest, Any] | None = None
         self._failed_at: float | None = None
+        self._outbox: TableOutbox | None = None
+        self._flushed_at: float | None = None
+
+    def use_outbox(self, outbox: TableOutbox | None) -> None:
+        """Keep cards that cannot be delivered (instead of only reporting them) and re-send them later."""
+        self._outbox = outbox
+
+    @property
+    def has_outbox(self) -> bool:
+        return self._outbox is not None
 
     @classmethod
     def from_settings(cls, settings: Settings, **options: Any) -> TeamsNotifier | None:
@@ -180,20 +194,62 @@ class TeamsNotifier(ClosesOnExit):
 
     # -- sending ---------------------------------------------------------------------------------------
 
-    def post(self, card: dict[str, Any], what: str) -> str:
-        """Post one card; returns "sent" or "failed: <reason>" (never the URL), never raises."""
-        if self._failed_at is not None and time.monotonic() - self._failed_at < self._cooldown:
-            skipped = f"skipped: the webhook failed less than {self._cooldown:.0f} s ago"
-            logger.warning("Teams notification for %s not sent: %s", what, skipped)
-            return f"failed: {skipped}"
+    def _cooling(self) -> bool:
+        return self._failed_at is not None and time.monotonic() - self._failed_at < self._cooldown
+
+    def post(self, card: dict[str, Any], what: str, *, kind: str = "outcome", important: bool = False) -> str:
+        """Post one card; returns "sent" or "failed: <reason>" (never the URL), never raises.
+
+        After a failure, cards are not tried for `cooldown_seconds`: they go to the outbox when there is one;
+        without one, `important` cards (failures, the digest) are tried anyway and only the others are skipped.
+        A card that fails is kept in the outbox (when there is one) for the next run.
+        """
+        if self._cooling() and (self._outbox is not None or not important):
+            return self._undelivered(
+                card, what, kind, f"skipped: the webhook failed less than {self._cooldown:.0f} s ago"
+            )
         reason = self._send(serialize_message(teams_message(card)))
         if reason is None:
             self._failed_at = None
             logger.info("Teams card sent for %s", what)
             return SENT
         self._failed_at = time.monotonic()
+        return self._undelivered(card, what, kind, reason)
+
+    def _undelivered(self, card: dict[str, Any], what: str, kind: str, reason: str) -> str:
+        if self._outbox is not None and self._outbox.add(
+            card, kind=kind, what=what, original_time=utc_now_iso(), error=reason
+        ):
+            logger.warning("Teams notification for %s not sent (%s): kept in the outbox for the next run", what, reason)
+            return f"failed: {reason}; queued for the next run"
         logger.warning("Teams notification for %s failed: %s", what, reason)
         return f"failed: {reason}"
+
+    def flush_outbox(self, *, limit: int = FLUSH_BATCH, min_interval: float = 0.0) -> int | None:
+        """Re-send kept cards, oldest first, each saying when it was first due; stop at the first failure.
+
+        Returns how many cards still wait (None without an outbox, or when skipped because the last flush was less
+        than `min_interval` seconds ago: the cheap call after each event).
+        """
+        if self._outbox is None:
+            return None
+        now = time.monotonic()
+        with self._lock:
+            if min_interval and self._flushed_at is not None and now - self._flushed_at < min_interval:
+                return None
+            self._flushed_at = now
+        if not self._cooling():
+            for pending in self._outbox.pending(limit):
+                reason = self._send(serialize_message(teams_message(late_card(pending))))
+                if reason is not None:
+                    self._failed_at = time.monotonic()
+                    self._outbox.attempted(pending, reason)
+                    logger.warning("late Teams card for %s still not delivered: %s", pending.what, reason)
+                    break
+                self._failed_at = None
+                self._outbox.delivered(pending)
+                logger.info("late Teams card delivered for %s (first due %s)", pending.what, pending.original_time)
+        return None if min_interval else self._outbox.count()
 
     def _send(self, body: bytes) -> str | None:
         """None when delivered, else why not (built from status codes and exception types only)."""
@@ -229,7 +285,9 @@ class TeamsNotifier(ClosesOnExit):
         """A card for a remediation (or would-be one) or a failure; "not_needed" for the quiet outcomes."""
         if not (outcome.outcome.is_change or outcome.outcome.is_failure):
             return NOT_NEEDED
-        return self.post(outcome_card(outcome), f"subscription {outcome.subscription_id}")
+        return self.post(
+            outcome_card(outcome), f"subscription {outcome.subscription_id}", important=outcome.outcome.is_failure
+        )
 
     def notify_digest(self, summary: RunSummary, outcomes: Sequence[Outcome]) -> str:
         """One digest card per run, only when something changed or failed."""
@@ -238,7 +296,9 @@ class TeamsNotifier(ClosesOnExit):
         ) or needs_digest(outcomes)
         if not counted:
             return NOT_NEEDED
-        return self.post(digest_card(summary, outcomes), f"{summary.kind} run {summary.run_id}")
+        return self.post(
+            digest_card(summary, outcomes), f"{summary.kind} run {summary.run_id}", kind="digest", important=True
+        )
 
     def notify_heartbeat(self, summary: RunSummary, text: str) -> str:
         """The "all compliant" card (enforcer/core/heartbeat.py); the use case decides when."""

@@ -66,6 +66,7 @@ class _ProgressBar:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from enforcer.adapters.audit_store import AuditStoreError
+    from enforcer.cli.signals import EXIT_INTERRUPTED, stop_on_signals
     from enforcer.cli.store import check_store, store_failed
     from enforcer.composition import build_cli_services
     from enforcer.core.models import Mode, OutcomeKind
@@ -77,7 +78,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     try:
         check_store(services)  # before any PUT: nothing is changed that could not be recorded
         acted = not args.dry_run and settings.mode is Mode.ENFORCE
-        result = sweep(services, dry_run=args.dry_run, progress=_ProgressBar() if sys.stderr.isatty() else None)
+        with stop_on_signals(services.stop):
+            result = sweep(services, dry_run=args.dry_run, progress=_ProgressBar() if sys.stderr.isatty() else None)
     except AuditStoreError as error:
         return store_failed(error, as_json=args.json, acted=acted)
     except SweepError as error:
@@ -101,6 +103,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             print(f"note: {note}")
         if not summary.complete:
             print(f"incomplete: the next sweep resumes after {summary.resume_after}")
+    if result.store_error is not None:
+        print(
+            f"the audit store failed mid-sweep ({result.store_error}): {len(result.unrecorded)} decision(s) could not "
+            "be recorded; each is in the output above and in the log at ERROR, and no new subscription was started",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    if services.stop.is_set():
+        print(f"stopped: {len(outcomes)} subscription(s) handled and recorded", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return exit_code(outcomes)
 
 

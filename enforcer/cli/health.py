@@ -9,9 +9,14 @@ import argparse
 import os
 import sys
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from enforcer.core.render import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from enforcer.core.settings import SETTINGS, ConfigError, Settings
+
+if TYPE_CHECKING:
+    from enforcer.adapters.audit_store import AuditStore
+    from enforcer.core.health import OutboxDepth
 
 SCHEDULE_SETTING = "ENFORCER_SWEEP_SCHEDULE"
 
@@ -36,6 +41,16 @@ def _schedule() -> str:
     return os.environ.get(SCHEDULE_SETTING, "").strip() or default
 
 
+def _outbox_depth(store: AuditStore) -> OutboxDepth | None:
+    """The Teams outbox lives in the runs table (adapters/outbox.py); None when it cannot be read."""
+    from enforcer.adapters.outbox import TableOutbox
+
+    try:
+        return TableOutbox(store.tables, store.runs_table).depth()
+    except RuntimeError:
+        return None
+
+
 def cmd_health(args: argparse.Namespace) -> int:
     from enforcer.adapters.audit_store import AuditStore, AuditStoreError
     from enforcer.core.health import render_health
@@ -53,7 +68,7 @@ def cmd_health(args: argparse.Namespace) -> int:
         raise ConfigError("ENFORCER_STORAGE is not set: `health` reads the runs table of the audit store")
     try:
         with store:
-            health = check_health(store, now=utc_now(), max_age=max_age)
+            health = check_health(store, now=utc_now(), max_age=max_age, outbox=_outbox_depth(store))
     except AuditStoreError as error:
         print(f"UNHEALTHY: cannot read the runs table: {error}", file=sys.stderr)
         print(

@@ -25,6 +25,7 @@ def _subscription_id(value: str) -> str:
 
 def cmd_enforce(args: argparse.Namespace) -> int:
     from enforcer.adapters.audit_store import AuditStoreError
+    from enforcer.cli.signals import EXIT_INTERRUPTED, stop_on_signals
     from enforcer.cli.store import check_store, store_failed
     from enforcer.composition import build_cli_services
     from enforcer.usecases.record import run_enforcement
@@ -35,7 +36,8 @@ def cmd_enforce(args: argparse.Namespace) -> int:
     try:
         check_store(services)  # before any PUT: nothing is changed that could not be recorded
         acted = True
-        outcomes, _summary = run_enforcement(services, args.subscription, kind="cli")
+        with stop_on_signals(services.stop):
+            outcomes, _summary = run_enforcement(services, args.subscription, kind="cli")
     except AuditStoreError as error:
         return store_failed(error, as_json=args.json, acted=acted and settings.mode is Mode.ENFORCE)
     finally:
@@ -46,6 +48,9 @@ def cmd_enforce(args: argparse.Namespace) -> int:
         print(outcomes_table(outcomes, show_state=True))
         print()
         print(summary_line(outcomes))
+    if services.stop.is_set():
+        print(f"stopped: {len(outcomes)} of {len(args.subscription)} subscription(s) handled", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return exit_code(outcomes)
 
 

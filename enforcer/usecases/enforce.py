@@ -84,15 +84,21 @@ class SubscriptionLocks:
 
 
 class Deadline:
-    """Seconds left for retrying throttling: per call (None: the gateway's default) or for a whole enforcement."""
+    """Seconds left for retrying throttling: per call (None: the gateway's default) or for a whole enforcement.
 
-    def __init__(self, seconds: float | None) -> None:
+    `per_call` caps each call when the deadline is a run's (the sweep's budget): a call gets min(its own deadline,
+    what is left of the run), so the budget holds even while a call waits on Retry-After.
+    """
+
+    def __init__(self, seconds: float | None, *, per_call: float | None = None) -> None:
         self._until = None if seconds is None else time.monotonic() + seconds
+        self._per_call = per_call
 
     def remaining(self) -> float | None:
         if self._until is None:
             return None
-        return max(0.1, self._until - time.monotonic())
+        left = max(0.1, self._until - time.monotonic())
+        return left if self._per_call is None else min(self._per_call, left)
 
 
 def _bool_text(value: bool) -> str:
@@ -120,11 +126,13 @@ class Enforcer:
         *,
         info: SubscriptionInfo | None = None,
         new_subscription: bool = False,
+        budget_seconds: float | None = None,
     ) -> Outcome:
         """GET the pricing, decide, and (in enforce mode) PUT the merged pricing.
 
         `info` is subscription metadata the caller already has (the sweep's inventory); without it,
         metadata is read only when a write is about to happen (exempt tag and read-only state).
+        `budget_seconds`: what is left of the caller's run; no call retries past it.
         """
         started = time.perf_counter()
         calls: Counter[str] = Counter()
@@ -142,7 +150,12 @@ class Enforcer:
         else:
             info = self.directory.cached(sub)
         # An event must be answered within Event Grid's 30 s: its whole enforcement shares one retry deadline.
-        deadline = Deadline(self.settings.event_retry_deadline_seconds if trigger.kind == "event" else None)
+        if trigger.kind == "event":
+            deadline = Deadline(self.settings.event_retry_deadline_seconds)
+        elif budget_seconds is not None:
+            deadline = Deadline(budget_seconds, per_call=self.settings.arm_retry_deadline_seconds)
+        else:
+            deadline = Deadline(None)
         try:
             self._enforce(outcome, info, calls, deadline)
         except EnforcementError as error:

@@ -1,6 +1,8 @@
-"""Handle one Event Grid event: parse, scope, drop duplicates, enforce, record, notify. A malformed event never raises.
+"""Handle one Event Grid event: parse, scope, claim, enforce, record, notify. A malformed event never raises.
 
-Both the functions (handlers/events.py) and `python -m enforcer handle-event` run this.
+Both the functions (handlers/events.py) and `python -m enforcer handle-event` run this. After the plan: the
+event wiring of a new subscription (usecases/wire_events.py) and the AI account the event names
+(usecases/protect_accounts.py), each with a record of its own.
 """
 
 from __future__ import annotations
@@ -11,22 +13,14 @@ import time
 from enforcer.core.events import EnforceRequest, Route, parse_event
 from enforcer.core.models import Outcome, OutcomeKind, Trigger, utc_now_iso
 from enforcer.core.text import escape_control
+from enforcer.usecases import claims
+from enforcer.usecases.notify import resend_pending_cheaply
 from enforcer.usecases.protect_accounts import protect_event_account
 from enforcer.usecases.record import record_and_notify
 from enforcer.usecases.services import Services
 from enforcer.usecases.wire_events import wire_new_subscription
 
 logger = logging.getLogger(__name__)
-
-
-def _duplicate_of(services: Services, request: EnforceRequest) -> str | None:
-    previous = services.recent_events.seen(request.event_id)
-    if previous is not None:
-        return previous
-    if services.audit is None:
-        return None
-    record = services.audit.find_by_trigger(request.subscription_id, request.event_id)
-    return None if record is None else record.outcome
 
 
 def handle_event(raw: object, route: Route, services: Services) -> Outcome:
@@ -59,7 +53,8 @@ def _handle_event(raw: object, route: Route, services: Services) -> Outcome:
             record_and_notify(services, [outcome])
         return outcome
 
-    previous = _duplicate_of(services, parsed)
+    admission = claims.admit(services, parsed)  # a claim across instances; raises when the store does not answer
+    previous = admission.previous
     if previous is not None:
         logger.info(
             "event duplicate: id=%s subscription=%s already handled (%s)",
@@ -72,30 +67,38 @@ def _handle_event(raw: object, route: Route, services: Services) -> Outcome:
             outcome=OutcomeKind.IGNORED,
             trigger=Trigger("event", parsed.event_id, parsed.event_type),
             mode=services.settings.mode,
-            reason=f"duplicate delivery of event {parsed.event_id}: already handled ({previous})",
+            reason=f"duplicate delivery of event {parsed.event_id}: "
+            + (
+                "another delivery is handling it" if previous == claims.IN_PROGRESS else f"already handled ({previous})"
+            ),
             started_at=utc_now_iso(),
             notification="skipped_duplicate",
         )
 
-    outcome = services.enforcer.enforce(
-        parsed.subscription_id,
-        Trigger("event", parsed.event_id, parsed.event_type),
-        new_subscription=parsed.announces_new_subscription,
-    )
-    if parsed.display_name and not outcome.subscription_name:
-        outcome.subscription_name = parsed.display_name
-    outcomes = [outcome]
-    if parsed.announces_new_subscription:
-        # A new subscription has no event wiring yet: wire it now rather than at the next sweep.
-        wired = wire_new_subscription(services, outcome, outcome.trigger)
-        if wired is not None:
-            outcomes.append(wired)
-    record_and_notify(services, outcomes)
+    try:
+        outcome = services.enforcer.enforce(
+            parsed.subscription_id,
+            Trigger("event", parsed.event_id, parsed.event_type),
+            new_subscription=parsed.announces_new_subscription,
+        )
+        if parsed.display_name and not outcome.subscription_name:
+            outcome.subscription_name = parsed.display_name
+        outcomes = [outcome]
+        if parsed.announces_new_subscription:
+            # A new subscription has no event wiring yet: wire it now rather than at the next sweep.
+            wired = wire_new_subscription(services, outcome, outcome.trigger)
+            if wired is not None:
+                outcomes.append(wired)
+        record_and_notify(services, outcomes)
+    except BaseException:
+        claims.release(services, admission)  # not recorded: the trigger's retry must act again
+        raise
+    claims.settle(services, admission, parsed, outcome.outcome.value)
     # Then the account the event names (its own defenderForAISettings); one record of its own.
     account_outcome = protect_event_account(services, parsed.resource_id, outcome.trigger)
     if account_outcome is not None:
         if account_outcome.subscription_name is None:
             account_outcome.subscription_name = outcome.subscription_name
         record_and_notify(services, [account_outcome])
-    services.recent_events.add(parsed.event_id, outcome.outcome.value)
+    resend_pending_cheaply(services)
     return outcome

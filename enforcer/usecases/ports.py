@@ -21,6 +21,7 @@ from enforcer.core.models import (
 from enforcer.core.wiring import EventSubscriptionView, SystemTopic, WiringConfig
 
 if TYPE_CHECKING:
+    from enforcer.core.claims import Claim
     from enforcer.core.health import OutboxDepth
     from enforcer.core.records import AuditRecord
 
@@ -69,6 +70,10 @@ class Notifier(Protocol):
 
     def notify_outcome(self, outcome: Outcome) -> str: ...
     def notify_digest(self, summary: RunSummary, outcomes: Sequence[Outcome]) -> str: ...
+    def flush_outbox(self, *, limit: int = ..., min_interval: float = ...) -> int | None:
+        """Re-send cards kept from earlier failures, oldest first; how many still wait (None: unknown)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -103,7 +108,7 @@ class NoMetrics:
 
 @runtime_checkable
 class OutboxGauge(Protocol):
-    """Cards waiting to be posted to Teams. No outbox exists yet: a durable one (issue 12) fills this port."""
+    """Cards waiting to be posted to Teams (the durable outbox, adapters/outbox.py)."""
 
     def depth(self) -> OutboxDepth: ...
 
@@ -145,3 +150,11 @@ class AccountIndex(Protocol):
 
     def accounts(self, subscription_ids: Sequence[str]) -> tuple[list[AccountRef], int]: ...
     def close(self) -> None: ...
+
+
+class EventClaims(Protocol):
+    """One action per (event id, subscription) across instances: an atomic claim before acting."""
+
+    def claim(self, event_id: str, subscription_id: str) -> Claim: ...
+    def complete(self, claim: Claim, outcome: str) -> None: ...
+    def release(self, claim: Claim) -> None: ...

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from enforcer.core.models import Outcome, RunSummary, Trigger, utc_now_iso
+from enforcer.usecases.notify import resend_pending
 from enforcer.usecases.services import Services
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,9 @@ def record_and_notify(
 
 
 def finish_run(services: Services, summary: RunSummary, outcomes: Sequence[Outcome]) -> RunSummary:
-    """Record the run summary; one digest card when anything changed or failed."""
+    """Re-send cards kept from earlier runs; record the run summary; one digest card when anything changed or
+    failed (it says how many cards are still pending)."""
+    resend_pending(services, summary.notes)
     if services.audit is not None:
         services.audit.record_run(summary)
     if services.notifier is not None and any(o.outcome.needs_attention for o in outcomes):
@@ -80,11 +83,18 @@ def summarise(
 def enforce_many(
     services: Services, subscription_ids: Sequence[str], trigger: Trigger, concurrency: int = 8
 ) -> list[Outcome]:
-    """Enforce several subscriptions with bounded concurrency, keeping the input order."""
+    """Enforce several subscriptions with bounded concurrency, keeping the input order. Once `services.stop` is set
+    no new subscription is started (those are left out of the result)."""
+
+    def one(sub: str) -> Outcome | None:
+        return None if services.stop.is_set() else services.enforcer.enforce(sub, trigger)
+
     if len(subscription_ids) <= 1 or concurrency <= 1:
-        return [services.enforcer.enforce(s, trigger) for s in subscription_ids]
-    with ThreadPoolExecutor(max_workers=min(concurrency, len(subscription_ids))) as pool:
-        return list(pool.map(lambda s: services.enforcer.enforce(s, trigger), subscription_ids))
+        results = [one(s) for s in subscription_ids]
+    else:
+        with ThreadPoolExecutor(max_workers=min(concurrency, len(subscription_ids))) as pool:
+            results = list(pool.map(one, subscription_ids))
+    return [o for o in results if o is not None]
 
 
 def run_enforcement(

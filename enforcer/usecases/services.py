@@ -12,6 +12,7 @@ from enforcer.usecases.ports import (
     AccountGateway,
     AccountIndex,
     AuditLog,
+    EventClaims,
     EventWiring,
     Metrics,
     NoMetrics,
@@ -23,20 +24,21 @@ from enforcer.usecases.ports import (
 
 
 class RecentEvents:
-    """Event ids this process has handled: catches duplicates even without an audit store (bounded)."""
+    """(event id, subscription) pairs this process has handled: catches duplicates even without an audit store
+    (bounded). The pair, not the id alone: an event id reused for another subscription must still enforce it."""
 
     def __init__(self, capacity: int = 10_000) -> None:
         self._capacity = capacity
-        self._ids: OrderedDict[str, str] = OrderedDict()
+        self._ids: OrderedDict[tuple[str, str], str] = OrderedDict()
         self._lock = threading.Lock()
 
-    def seen(self, event_id: str) -> str | None:
+    def seen(self, event_id: str, subscription_id: str) -> str | None:
         with self._lock:
-            return self._ids.get(event_id)
+            return self._ids.get((event_id, subscription_id.lower()))
 
-    def add(self, event_id: str, outcome: str) -> None:
+    def add(self, event_id: str, subscription_id: str, outcome: str) -> None:
         with self._lock:
-            self._ids[event_id] = outcome
+            self._ids[(event_id, subscription_id.lower())] = outcome
             while len(self._ids) > self._capacity:
                 self._ids.popitem(last=False)
 
@@ -54,10 +56,13 @@ class Services:
     # What this process remembers from one sweep to the next (the last full listing, when there is no audit store).
     sweep_memory: dict[str, str] = field(default_factory=dict)
     metrics: Metrics = field(default_factory=NoMetrics)
-    outbox: OutboxGauge | None = None  # no outbox yet (see ports.OutboxGauge)
+    outbox: OutboxGauge | None = None  # the Teams outbox's depth (adapters/outbox.py), when there is one
     # AI accounts' own defenderForAISettings (usecases/protect_accounts.py); None: accounts are not handled.
     accounts: AccountGateway | None = None
     account_index: AccountIndex | None = None
+    claims: EventClaims | None = None
+    # Set by SIGINT/SIGTERM in the CLI: no new work starts; work in flight finishes and is recorded.
+    stop: threading.Event = field(default_factory=threading.Event)
 
     def close(self) -> None:
         """Close every client; the pricing gateway last, since Resource Graph shares its HTTP session."""

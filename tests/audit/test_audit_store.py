@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from enforcer.adapters.audit_store import AuditStore, AuditStoreError
+from enforcer.adapters.audit_store import PARALLEL_WRITES, AuditStore, AuditStoreError
 from enforcer.core.models import Mode, OutcomeKind, RunSummary, Trigger
 from enforcer.core.render import render_status
 from localdev.azurite import ACCOUNT_KEY, AzuriteProcess
@@ -177,7 +177,9 @@ def test_azurite_stopped_mid_run_fails_loudly_and_a_rerun_records_everything(tmp
     ):
         with pytest.raises(AuditStoreError) as failure:
             store.record_outcomes(outcomes)
-        assert batch_responses == 1
+        # Transactions to different partitions are sent in parallel: those already in flight when Azurite stopped
+        # may still have been answered; every later one fails, and the error is raised.
+        assert 1 <= batch_responses <= PARALLEL_WRITES
         message = str(failure.value)
         assert audit_table in message
         assert ACCOUNT_KEY not in message and "AccountKey" not in message

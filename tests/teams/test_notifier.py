@@ -86,12 +86,24 @@ def test_webhook_down_is_reported_not_raised(webhook_sink: WebhookSink) -> None:
 def test_after_a_failure_the_next_cards_fail_fast_for_a_while(webhook_sink: WebhookSink) -> None:
     webhook_sink.set_mode("fail_500")
     with notifier_for(webhook_sink, cooldown_seconds=600) as notifier:
-        assert notifier.notify_outcome(make_outcome(OutcomeKind.FAILED, 1)).startswith("failed: HTTP 500")
+        assert notifier.notify_outcome(make_outcome(OutcomeKind.REMEDIATED, 1)).startswith("failed: HTTP 500")
         attempts = len(webhook_sink.requests)
         webhook_sink.set_mode("ok")
-        second = notifier.notify_outcome(make_outcome(OutcomeKind.FAILED, 2))
+        second = notifier.notify_outcome(make_outcome(OutcomeKind.REMEDIATED, 2))
     assert second.startswith("failed: skipped")
     assert len(webhook_sink.requests) == attempts
+
+
+def test_the_breaker_never_silences_failure_cards_or_the_digest(webhook_sink: WebhookSink) -> None:
+    """Without an outbox to keep them, failure cards and the digest are tried even while the breaker is open."""
+    webhook_sink.set_mode("fail_500")
+    failed = make_outcome(OutcomeKind.FAILED, 2)
+    summary = RunSummary.from_outcomes("run-1", "sweep", Mode.ENFORCE, "2025-06-01T10:00:00Z", [failed], 10.0)
+    with notifier_for(webhook_sink, cooldown_seconds=600) as notifier:
+        assert notifier.notify_outcome(make_outcome(OutcomeKind.REMEDIATED, 1)).startswith("failed: HTTP 500")
+        webhook_sink.set_mode("ok")
+        assert notifier.notify_outcome(failed) == "sent"
+        assert notifier.notify_digest(summary, [failed]) == "sent"
 
 
 def test_digest_only_when_something_changed_or_failed(webhook_sink: WebhookSink) -> None:

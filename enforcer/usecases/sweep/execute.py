@@ -58,7 +58,8 @@ class Run:
         return self.deadline - self.clock()
 
     def out_of_time(self) -> bool:
-        return self.remaining() <= 0
+        """The budget is spent, or a stop was asked for (SIGINT/SIGTERM): no new work starts."""
+        return self.remaining() <= 0 or self.services.stop.is_set()
 
     def halted(self) -> bool:
         """The audit store failed: no new work starts (what is in flight finishes and is logged)."""
@@ -75,7 +76,7 @@ class Run:
     def submit(self, sub: str, info: SubscriptionInfo | None, *, new: bool) -> bool:
         """Start enforcing one subscription; False (nothing started) when out of time or the store failed."""
         remaining = self.remaining()
-        if remaining <= 0 or self.halted() or not self._slots.acquire(timeout=remaining):
+        if self.out_of_time() or self.halted() or not self._slots.acquire(timeout=remaining):
             return False
         if self.halted():
             self._slots.release()
@@ -86,7 +87,9 @@ class Run:
 
     def _enforce_one(self, sub: str, info: SubscriptionInfo | None, new: bool) -> Outcome:
         try:
-            outcome = self.enforcer.enforce(sub, self.trigger, info=info, new_subscription=new)
+            outcome = self.enforcer.enforce(
+                sub, self.trigger, info=info, new_subscription=new, budget_seconds=max(self.remaining(), 0.1)
+            )
         except Exception as error:  # one subscription's failure never stops the sweep
             logger.exception("subscription=%s unexpected error in the sweep", sub)
             outcome = Outcome(

@@ -20,6 +20,7 @@ from enforcer.core.records import is_notable
 from enforcer.core.sweep_plan import resume_point
 from enforcer.usecases.enforce import Enforcer
 from enforcer.usecases.health import after_sweep
+from enforcer.usecases.notify import resend_pending
 from enforcer.usecases.ports import PricingIndex
 from enforcer.usecases.protect_accounts import account_pass
 from enforcer.usecases.record import new_run_id
@@ -48,6 +49,7 @@ def _record_run_end(services: Services, run: Run, plan: Plan, outcomes: list[Out
     happened): it is logged at ERROR and noted in the summary, and the run reports failure."""
     audit, notifier = services.audit, services.notifier
     notify = [o for o in outcomes if o.outcome.needs_attention and o not in run.unrecorded]
+    resend_pending(services, summary.notes)
     if notifier is not None and notify:
         result = notifier.notify_digest(summary, outcomes)
         for o in notify:
@@ -183,7 +185,12 @@ def sweep(
         plan.notes.append(f"{settled} subscription(s) compliant per Resource Graph (no ARM call)")
     if not settings.use_resource_graph and run.total:
         plan.notes.append("Resource Graph off (ENFORCER_RESOURCE_GRAPH=off): one ARM GET per subscription")
-    if stopped and run.store_error is None:
+    if stopped and run.store_error is None and services.stop.is_set():
+        plan.notes.append(
+            f"stopped on request (SIGINT/SIGTERM): {len(outcomes)} of {run.total} subscription(s) handled; "
+            "the next sweep continues from here"
+        )
+    elif stopped and run.store_error is None:
         plan.notes.append(
             f"time budget of {settings.sweep_time_budget_seconds} s spent: {len(outcomes) - len(accounts.outcomes)} "
             f"of {run.total} "
