@@ -67,18 +67,32 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def sweep_child(conn: Connection, url: str, concurrency: int, storage: str | None) -> None:
+def sweep_child(
+    conn: Connection, url: str, concurrency: int, storage: str | None, warm: bool = False, accounts: bool = False
+) -> None:
+    """One sweep in a fresh process. `warm`: as in a worker whose previous sweep (within the hour) listed the
+    subscriptions API, which without an audit store only the process itself remembers. `accounts`: with the
+    account pass (issue 13); without it, the subscription sweep alone (issue 11's figures)."""
+    from datetime import UTC, datetime
+
     from enforcer.adapters.audit_store import AuditStore
     from enforcer.composition import build_services
     from enforcer.core.settings import Settings
     from enforcer.usecases.sweep import sweep
+    from enforcer.usecases.sweep.model import FULL_LISTING_MARKER
 
-    env = {"ENFORCER_ARM_ENDPOINT": url, "ENFORCER_SWEEP_CONCURRENCY": str(concurrency)}
+    env = {
+        "ENFORCER_ARM_ENDPOINT": url,
+        "ENFORCER_SWEEP_CONCURRENCY": str(concurrency),
+        "ENFORCER_ACCOUNT_PROTECTION": "on" if accounts else "unmanaged",
+    }
     if storage:
         env.update(ENFORCER_STORAGE=storage, ENFORCER_AUDIT_TABLE="BenchAudit", ENFORCER_RUNS_TABLE="BenchRuns")
     settings = Settings.from_env(env)
     audit = AuditStore.from_settings(settings)
     services = build_services(settings, audit=audit)
+    if warm:
+        services.sweep_memory[FULL_LISTING_MARKER] = datetime.now(UTC).isoformat()
     started = time.perf_counter()
     result = sweep(services)
     wall = time.perf_counter() - started

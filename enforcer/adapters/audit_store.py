@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 
@@ -31,18 +31,24 @@ from enforcer.core.records import (
     MARKER_PARTITION,
     NOT_A_DECISION,
     SCHEMA_VERSION,
+    VERIFIED_ROW_KEY,
     WIRING_PARTITION,
     AuditRecord,
+    VerifiedMarker,
+    apply_markers,
     batches,
     current_entity,
     current_partition,
     current_partitions,
     history_cutoff_key,
     marker_entity,
+    marker_from_entity,
     record_from_current,
     run_entity,
     run_from_entity,
+    same_state,
     table_key,
+    verified_entity,
     wiring_entity,
 )
 from enforcer.core.render import failures_first
@@ -60,6 +66,17 @@ PARALLEL_WRITES: Final = 8
 class AuditStoreError(RuntimeError):
     """The audit store could not be read or written after retries. The message names the table and the
     reason; it never holds the connection string or a key."""
+
+
+def _current_rows(entities: Sequence[Mapping[str, Any]]) -> tuple[dict[str, AuditRecord], dict[str, VerifiedMarker]]:
+    """Shard rows as records (last_verified from the `~verified` rows applied) and the shards' markers."""
+    markers = {str(e["PartitionKey"]): marker_from_entity(e) for e in entities if e["RowKey"] == VERIFIED_ROW_KEY}
+    records = {
+        record.subscription_id: record
+        for record in (record_from_current(e) for e in entities if e["RowKey"] != VERIFIED_ROW_KEY)
+    }
+    apply_markers(records, markers)
+    return records, markers
 
 
 class AuditStore(ClosesOnExit):
@@ -84,6 +101,8 @@ class AuditStore(ClosesOnExit):
         self.schema_version = SCHEMA_VERSION
         # Table operations sent (transactions, single writes, query pages): `make bench` reports them.
         self.operations = 0
+        # The shards' `~verified` rows as last read or written (see record_current).
+        self._markers: dict[str, VerifiedMarker] | None = None
         self.rows_written = 0
 
     @property
@@ -197,12 +216,46 @@ class AuditStore(ClosesOnExit):
         self._write_parallel(self.audit_table, [r.to_entity() for r in records], UpdateMode.REPLACE)
         return records
 
-    def record_current(self, outcomes: Sequence[Outcome]) -> None:
-        """Current state only: the newest decision per subscription and when it was last verified (wiring
-        outcomes go to the wiring index)."""
+    def record_current(
+        self, outcomes: Sequence[Outcome], *, previous: Mapping[str, AuditRecord] | None = None, run_id: str = ""
+    ) -> None:
+        """Current state only (wiring outcomes go to the wiring index).
+
+        With `previous` (the current states read at the start of a sweep), only the rows whose state changed are
+        rewritten, and each shard gets one `~verified` row naming every subscription this run checked: the
+        sweep's cost follows what changed, not the fleet. A subscription the last sweep checked and this one did
+        not keeps that time in its own row.
+        """
         records = [AuditRecord.from_outcome(o) for o in outcomes if o.subscription_id]
-        self._write_current([r for r in records if OutcomeKind(r.outcome) not in NOT_A_DECISION])
         self._index_wiring(records)
+        plan = [r for r in records if OutcomeKind(r.outcome) not in NOT_A_DECISION and not r.is_account]
+        if previous is None:
+            self._write_current(plan)
+            return
+        # The plan's own outcome per subscription (an AI account's outcome carries its subscription's id too).
+        by_sub = {
+            o.subscription_id: o
+            for o in outcomes
+            if o.subscription_id and o.outcome not in NOT_A_DECISION and not o.resource_id
+        }
+        self._write_current(
+            [r for r in plan if not same_state(by_sub[r.subscription_id], previous.get(r.subscription_id))]
+        )
+        verified_at = utc_now_iso()
+        checked: dict[str, set[str]] = {partition: set() for partition in current_partitions()}
+        for record in plan:
+            checked[current_partition(record.subscription_id)].add(record.subscription_id)
+        old = self._markers if self._markers is not None else self._read_markers()
+        carried = [
+            {"PartitionKey": partition, "RowKey": table_key(sub), "last_verified": marker.verified_at}
+            for partition, marker in old.items()
+            for sub in marker.subscription_ids - checked.get(partition, set())
+            if sub in previous
+        ]
+        self._write_parallel(self.audit_table, carried, UpdateMode.MERGE)
+        markers = {p: VerifiedMarker(verified_at, run_id, frozenset(ids)) for p, ids in checked.items()}
+        self._write_parallel(self.audit_table, [verified_entity(p, m) for p, m in markers.items()], UpdateMode.REPLACE)
+        self._markers = markers
 
     def _index_wiring(self, records: Sequence[AuditRecord]) -> None:
         """The newest wiring record per subscription, in its own index partition (what `status --wiring` lists)."""
@@ -276,11 +329,21 @@ class AuditStore(ClosesOnExit):
 
     def current_states(self) -> dict[str, AuditRecord]:
         """Every subscription's current state, by subscription id (the 16 shards read at once)."""
-        partitions = current_partitions()
         with ThreadPoolExecutor(max_workers=PARALLEL_WRITES, thread_name_prefix="audit-read") as pool:
-            shards = pool.map(lambda pk: self._query(self.audit_table, "PartitionKey eq @pk", {"pk": pk}), partitions)
-            records = [record_from_current(e) for shard in shards for e in shard]
-        return {r.subscription_id: r for r in records}
+            shards = pool.map(
+                lambda pk: self._query(self.audit_table, "PartitionKey eq @pk", {"pk": pk}), current_partitions()
+            )
+            records, markers = _current_rows([e for shard in shards for e in shard])
+        self._markers = markers
+        return records
+
+    def _read_markers(self) -> dict[str, VerifiedMarker]:
+        entities = self._query(
+            self.audit_table,
+            "PartitionKey ge @first and PartitionKey le @last and RowKey eq @rk",
+            {"first": current_partitions()[0], "last": current_partitions()[-1], "rk": VERIFIED_ROW_KEY},
+        )
+        return {str(e["PartitionKey"]): marker_from_entity(e) for e in entities}
 
     def latest_outcomes(self, subscription_id: str | None = None) -> list[AuditRecord]:
         """Each subscription's current state (or one subscription's), failures first."""
@@ -288,10 +351,10 @@ class AuditStore(ClosesOnExit):
             sub = subscription_id.lower()
             entities = self._query(
                 self.audit_table,
-                "PartitionKey eq @pk and RowKey eq @rk",
-                {"pk": current_partition(sub), "rk": table_key(sub)},
+                "PartitionKey eq @pk and ( RowKey eq @rk or RowKey eq @verified )",  # spaces: the SDK splits on them
+                {"pk": current_partition(sub), "rk": table_key(sub), "verified": VERIFIED_ROW_KEY},
             )
-            return [record_from_current(e) for e in entities]
+            return list(_current_rows(entities)[0].values())
         return failures_first(list(self.current_states().values()))
 
     def latest_wiring(self) -> list[AuditRecord]:

@@ -359,6 +359,69 @@ def record_from_current(entity: Mapping[str, Any]) -> AuditRecord:
     return record
 
 
+# Per shard, which subscriptions the last sweep checked and when: a sweep rewrites only the current-state rows
+# that changed, and records "verified" for all the others in these 16 rows instead of 10,000 (write cost).
+VERIFIED_ROW_KEY: Final = "~verified"  # after every subscription id (`~` sorts after hex digits)
+# Ids are stored as 32 hex digits, concatenated, in properties of at most this many characters (a string
+# property holds at most 64 KiB, 32 K UTF-16 characters).
+_IDS_PER_PROPERTY: Final = 30_000 // 32
+
+
+@dataclass(frozen=True)
+class VerifiedMarker:
+    """One shard's note of the subscriptions the last sweep checked."""
+
+    verified_at: str
+    run_id: str
+    subscription_ids: frozenset[str]
+
+
+def verified_entity(shard_partition: str, marker: VerifiedMarker) -> dict[str, Any]:
+    compact = sorted(s.replace("-", "") for s in marker.subscription_ids)
+    entity: dict[str, Any] = {
+        "PartitionKey": shard_partition,
+        "RowKey": VERIFIED_ROW_KEY,
+        "verified_at": marker.verified_at,
+        "run_id": marker.run_id,
+        "count": len(compact),
+        "schema_version": SCHEMA_VERSION,
+    }
+    for index in range(0, len(compact), _IDS_PER_PROPERTY):
+        entity[f"ids_{index // _IDS_PER_PROPERTY}"] = "".join(compact[index : index + _IDS_PER_PROPERTY])
+    return entity
+
+
+def marker_from_entity(entity: Mapping[str, Any]) -> VerifiedMarker:
+    text = "".join(
+        str(entity[k]) for k in sorted((k for k in entity if k.startswith("ids_")), key=lambda k: int(k[4:]))
+    )
+    ids = frozenset(
+        f"{h[0:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+        for h in (text[i : i + 32] for i in range(0, len(text), 32))
+    )
+    return VerifiedMarker(str(entity.get("verified_at", "")), str(entity.get("run_id", "")), ids)
+
+
+def apply_markers(records: Mapping[str, AuditRecord], markers: Mapping[str, VerifiedMarker]) -> None:
+    """Each record's last_verified: its own, or its shard's last sweep when that is newer."""
+    for record in records.values():
+        marker = markers.get(current_partition(record.subscription_id))
+        newer = marker is not None and (record.last_verified is None or marker.verified_at > record.last_verified)
+        if marker is not None and newer and record.subscription_id in marker.subscription_ids:
+            record.last_verified = marker.verified_at
+
+
+def same_state(outcome: Outcome, previous: AuditRecord | None) -> bool:
+    """Whether a decision leaves a subscription's current-state row as it is (only `last_verified` would move)."""
+    if previous is None or outcome.new_subscription:
+        return False
+    fresh = AuditRecord.from_outcome(outcome)
+    return all(
+        getattr(fresh, name) == getattr(previous, name)
+        for name in ("outcome", "mode", "subscription_name", "before", "after", "error", "error_kind", "reason")
+    )
+
+
 def is_notable(outcome: Outcome, previous_outcome: str | None) -> bool:
     """Whether a decision gets a history row: what happened, not every check a sweep makes.
 

@@ -6,7 +6,7 @@ any object with these methods, but adapters are tested against the emulator and 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from enforcer.core.accounts import AccountRef
@@ -50,8 +50,11 @@ class AuditLog(Protocol):
         """History rows only (the sweep writes current state in one batch at its end)."""
         ...
 
-    def record_current(self, outcomes: Sequence[Outcome]) -> None:
-        """Current state only: each subscription's newest decision and when it was last verified."""
+    def record_current(
+        self, outcomes: Sequence[Outcome], *, previous: Mapping[str, AuditRecord] | None = None, run_id: str = ""
+    ) -> None:
+        """Current state only: each subscription's newest decision and when it was last verified (with
+        `previous`, only what changed is rewritten)."""
         ...
 
     def current_states(self) -> dict[str, AuditRecord]: ...

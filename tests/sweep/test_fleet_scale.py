@@ -76,14 +76,20 @@ def test_status_shows_when_each_subscription_was_last_verified_and_changed(emula
 
     first = sweep(services)
     verified_first = {r.subscription_id: r.last_verified for r in audit_store.latest_outcomes()}
+    rows_before = audit_store.rows_written
     second = sweep(services)
     current = {r.subscription_id: r for r in audit_store.latest_outcomes()}
+
+    # The second sweep rewrote only the rows whose state changed (the drifted ones, now compliant), plus one
+    # `~verified` row per shard and its run summary: not one row per subscription.
+    assert audit_store.rows_written - rows_before == len(drifted) + 16 + 1
 
     assert set(current) == {m.subscription_id for m in fleet}
     for sub, record in current.items():
         assert record.last_verified is not None and record.last_verified > str(verified_first[sub])
         assert record.last_verified >= second.summary.started_at
-        assert record.trigger_id == second.summary.run_id
+        # The row is the newest decision that changed the state; `last_verified` moves with every sweep.
+        assert record.trigger_id == (second if sub in drifted else first).summary.run_id
         if sub in drifted:  # changed by the first sweep, verified by the second
             assert record.last_change_trigger == f"sweep:{first.summary.run_id}"
             assert record.last_changed is not None and record.last_changed >= first.summary.started_at

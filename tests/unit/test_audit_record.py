@@ -102,3 +102,43 @@ def test_run_summary_round_trips() -> None:
     entity = run_entity(summary)
     assert entity["PartitionKey"] == "sweep"
     assert run_from_entity(entity) == summary
+
+
+def test_verified_markers_round_trip_and_move_last_verified_forward_only():
+    from enforcer.core.records import (
+        VerifiedMarker,
+        apply_markers,
+        current_partition,
+        marker_from_entity,
+        verified_entity,
+    )
+
+    subs = [sub_id(n) for n in range(1, 2001)]
+    marker = VerifiedMarker("2026-11-30T10:00:00.000Z", "sweep-1", frozenset(subs))
+    entity = verified_entity("latest-03", marker)
+    assert sum(1 for k in entity if k.startswith("ids_")) >= 2  # 2,000 ids do not fit one string property
+    assert all(len(v) <= 30_000 for k, v in entity.items() if k.startswith("ids_"))
+    assert marker_from_entity(entity) == marker
+
+    newer = AuditRecord.from_outcome(make_outcome(OutcomeKind.COMPLIANT, 1))
+    newer.last_verified = "2026-11-30T11:00:00.000Z"
+    older = AuditRecord.from_outcome(make_outcome(OutcomeKind.COMPLIANT, 2))
+    older.last_verified = "2026-11-29T10:00:00.000Z"
+    unlisted = AuditRecord.from_outcome(make_outcome(OutcomeKind.COMPLIANT, 5000))
+    records = {r.subscription_id: r for r in (newer, older, unlisted)}
+    markers = {current_partition(s): marker for s in records}
+    apply_markers(records, markers)
+    assert newer.last_verified == "2026-11-30T11:00:00.000Z"  # its own time is newer than the sweep's
+    assert older.last_verified == "2026-11-30T10:00:00.000Z"
+    assert unlisted.last_verified is None  # not checked by that sweep
+
+
+def test_same_state_ignores_the_trigger_and_times_but_not_the_pricing():
+    from enforcer.core.records import same_state
+
+    before = make_outcome(OutcomeKind.COMPLIANT, 1)
+    stored = AuditRecord.from_outcome(before)
+    again = make_outcome(OutcomeKind.COMPLIANT, 1, started_at="2026-12-01T00:00:00Z")
+    assert same_state(again, stored)
+    assert not same_state(make_outcome(OutcomeKind.REMEDIATED, 1), stored)
+    assert not same_state(again, None)

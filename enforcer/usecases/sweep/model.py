@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from enforcer.core.models import Outcome, PricingState, RunSummary, SubscriptionInfo
+from enforcer.core.records import AuditRecord
 
 SWEEP_KIND: Final = "sweep"
 # A dry run is recorded apart, so that it neither moves the real sweep's resume point nor reads it.
@@ -56,6 +57,8 @@ class Plan:
     pricings: dict[str, PricingState | None] = field(default_factory=dict)
     # Each subscription's outcome before this run (its current-state row), for what counts as notable.
     previous: dict[str, str] = field(default_factory=dict)
+    # The current-state rows themselves (None without an audit store): the record step rewrites only what changed.
+    current: dict[str, AuditRecord] | None = None
     notes: list[str] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
     inventory_baseline: bool = False

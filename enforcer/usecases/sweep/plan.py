@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from enforcer.core.errors import EnforcementError, ResourceGraphError
 from enforcer.core.models import MAX_SUBSCRIPTIONS_PER_QUERY, PricingState, RunSummary, SubscriptionInfo
+from enforcer.core.records import AuditRecord
 from enforcer.core.sweep_plan import chunked, exclusion, rotate
 from enforcer.usecases.services import Services
 from enforcer.usecases.sweep.model import FULL_LISTING_MARKER, SWEEP_KIND, Plan
@@ -28,13 +29,13 @@ class StoreUnavailable(RuntimeError):
     """The audit store did not answer before the first write; the message names the store's error."""
 
 
-def _previous_states(services: Services, notes: list[str]) -> dict[str, str] | None:
-    """Outcome per subscription from the current-state rows; None without an audit store."""
+def _previous_states(services: Services, notes: list[str]) -> dict[str, AuditRecord] | None:
+    """Each subscription's current-state row; None without an audit store."""
     if services.audit is None:
         notes.append("no audit store (ENFORCER_STORAGE not set): new-subscription detection is off")
         return None
     try:
-        return {sub: record.outcome for sub, record in services.audit.current_states().items()}
+        return services.audit.current_states()
     except Exception as error:
         raise StoreUnavailable(str(error) or type(error).__name__) from error
 
@@ -168,7 +169,8 @@ def make_plan(
         rest=[s for s in order if s not in new_ids],
         excluded=excluded,
         pricings=pricings,
-        previous=previous or {},
+        previous={sub: record.outcome for sub, record in (previous or {}).items()},
+        current=previous,
         notes=notes,
         calls=calls,
         inventory_baseline=baseline,

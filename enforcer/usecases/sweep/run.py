@@ -59,7 +59,7 @@ def _record_run_end(services: Services, run: Run, plan: Plan, outcomes: list[Out
     try:
         if notifier is not None and notify:
             audit.record_history([o for o in notify if is_notable(o, plan.previous.get(o.subscription_id))])
-        audit.record_current(outcomes)
+        audit.record_current(outcomes, previous=plan.current, run_id=run.trigger.id)
     except Exception as error:
         run.store_error = str(error) or type(error).__name__
         logger.error("audit store failed at the end of the sweep (%s): current state not updated", run.store_error)
@@ -162,8 +162,7 @@ def sweep(
         started_rest, stopped, settled = execute(run, plan)
     finally:
         run.finish()
-    records_started = clock()
-    timings["checks"] = records_started - checks_started
+    timings["checks"] = clock() - checks_started
     order = plan.new + plan.rest
     outcomes = [run.outcomes[s] for s in order if s in run.outcomes]
     # Then every AI account's own setting in the subscriptions just handled (usecases/protect_accounts.py).
@@ -176,11 +175,14 @@ def sweep(
     plan.notes.extend(accounts.notes)
     timings["accounts"] = clock() - accounts_started
     # Event wiring for new AI accounts, for the subscriptions just handled (usecases/wire_events.py).
+    wiring_started = clock()
     wiring = wire_sweep(services, outcomes, run.trigger, dry_run=dry_run, deadline=run.deadline, clock=clock)
     _record_notable(services, run, wiring.outcomes)
     outcomes += wiring.outcomes
     plan.notes.extend(wiring.notes)
     plan.calls["resourcegraph.resources"] = plan.calls.get("resourcegraph.resources", 0) + wiring.graph_requests
+    timings["wiring"] = clock() - wiring_started
+    records_started = clock()
     if settled:
         plan.notes.append(f"{settled} subscription(s) compliant per Resource Graph (no ARM call)")
     if not settings.use_resource_graph and run.total:
