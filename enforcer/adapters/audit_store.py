@@ -23,6 +23,19 @@ from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 from enforcer.adapters.azure_errors import describe
 from enforcer.adapters.closing import ClosesOnExit
 from enforcer.adapters.tables import CHECK_OPTIONS, RETRY_ON_ALL_METHODS, TableConnection, is_table_missing
+from enforcer.core.current_state import (
+    VERIFIED_ROW_KEY,
+    VerifiedMarker,
+    apply_markers,
+    current_entity,
+    current_partition,
+    current_partitions,
+    marker_from_entity,
+    record_from_current,
+    same_state,
+    verified_entity,
+    wiring_entity,
+)
 from enforcer.core.models import Outcome, OutcomeKind, RunSummary, utc_now_iso
 from enforcer.core.records import (
     DUPLICATE_WINDOW_HOURS,
@@ -31,25 +44,14 @@ from enforcer.core.records import (
     MARKER_PARTITION,
     NOT_A_DECISION,
     SCHEMA_VERSION,
-    VERIFIED_ROW_KEY,
     WIRING_PARTITION,
     AuditRecord,
-    VerifiedMarker,
-    apply_markers,
     batches,
-    current_entity,
-    current_partition,
-    current_partitions,
     history_cutoff_key,
     marker_entity,
-    marker_from_entity,
-    record_from_current,
     run_entity,
     run_from_entity,
-    same_state,
     table_key,
-    verified_entity,
-    wiring_entity,
 )
 from enforcer.core.render import failures_first
 from enforcer.core.settings import Settings

@@ -1,4 +1,5 @@
-"""Teams Adaptive Cards for outcomes and run digests (pure: dicts in, dicts out).
+"""Teams Adaptive Cards for outcomes and run digests (pure: dicts in, dicts out). Just over 300 lines: every card
+kind, and the escaping of every untrusted value placed in them, in one file.
 
 Schema version 1.4: Teams renders up to 1.5 in channels, but the Workflows action "Post card in a chat or
 channel" shows anything above 1.4 as "this card couldn't be displayed" (microsoft/AdaptiveCards#8965,
@@ -270,7 +271,7 @@ def digest_card(summary: RunSummary, outcomes: Sequence[Outcome]) -> dict[str, A
         body.append(_text(f"… and {len(summary.notes) - _MAX_NOTES} more notes", isSubtle=True))
 
     attention = sorted(
-        (o for o in outcomes if o.outcome.is_failure or o.outcome.is_change),
+        (o for o in outcomes if o.outcome.needs_attention),
         key=lambda o: (attention_rank(o.outcome.value), (o.subscription_name or "").lower(), o.subscription_id),
     )
     lines = [_digest_line(o) for o in attention]

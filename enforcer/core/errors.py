@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from enforcer.core.models import ErrorKind
+from enforcer.core.models import ErrorKind, Outcome, OutcomeKind
 from enforcer.core.text import clip
 
 SECURITY_ADMIN = "Security Admin"
@@ -60,3 +60,10 @@ def unknown_extension_message(
         )
     said = f" Azure said: {clip(azure_said, MAX_DETAIL)}" if azure_said else ""
     return f"Subscription {subscription_id}: " + " ".join(parts) + said
+
+
+def mark_failed(outcome: Outcome, error: EnforcementError) -> None:
+    """The outcome of a decision that could not be carried out: `failed`, with the error's message and kind."""
+    outcome.outcome = OutcomeKind.FAILED
+    outcome.error = error.message
+    outcome.error_kind = error.kind

@@ -1,7 +1,7 @@
 """Value types shared by the core, the adapters and the triggers.
 
 They carry no behaviour beyond (de)serialisation so that the decision, the
-audit store, the Teams cards and the CLI all speak about the same things. Just over 300 lines because
+audit store, the Teams cards and the CLI all speak about the same things. Over 300 lines because
 every value type lives here, with the one outcome ordering beside the outcome kinds it orders.
 """
 

@@ -2,6 +2,10 @@
 
 Every setting the code reads is declared in `SETTINGS` below, so the README
 table, the Bicep app settings and the validation all come from one list.
+
+Longer than the other core modules on purpose: every setting's parsing and validation (with the message that
+names the setting and its allowed values) is in this one file, next to the list the README and Bicep are checked
+against, so that a setting cannot be read anywhere without being validated here.
 """
 
 from __future__ import annotations

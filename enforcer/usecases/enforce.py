@@ -1,4 +1,9 @@
-"""Bring one subscription to the desired Defender for AI state: the imperative shell around `decide`."""
+"""Bring one subscription to the desired Defender for AI state: the imperative shell around `decide`.
+
+Over 300 lines because the write is verified where it is made: after each PUT the decision runs again on what
+Azure answered, with at most one follow-up PUT to converge, and each way a write can fall short (failed
+component, unknown extension name, not converged) is named here, next to the PUT it judges.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 
 from enforcer.core.decision import decide
-from enforcer.core.errors import EnforcementError, extension_failure_message, unknown_extension_message
+from enforcer.core.errors import EnforcementError, extension_failure_message, mark_failed, unknown_extension_message
 from enforcer.core.models import (
     ComponentSetting,
     ErrorKind,
@@ -159,9 +164,7 @@ class Enforcer:
         try:
             self._enforce(outcome, info, calls, deadline)
         except EnforcementError as error:
-            outcome.outcome = OutcomeKind.FAILED
-            outcome.error = error.message
-            outcome.error_kind = error.kind
+            mark_failed(outcome, error)
         outcome.arm_calls = dict(calls)
         outcome.duration_ms = (time.perf_counter() - started) * 1000
         logger.info(

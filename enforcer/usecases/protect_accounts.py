@@ -24,7 +24,7 @@ from enforcer.core.accounts import (
     exempt_reason,
     parse_account_id,
 )
-from enforcer.core.errors import EnforcementError, ResourceGraphError
+from enforcer.core.errors import EnforcementError, ResourceGraphError, mark_failed
 from enforcer.core.models import (
     MAX_SUBSCRIPTIONS_PER_QUERY,
     ErrorKind,
@@ -66,9 +66,7 @@ def protect_account(
     try:
         _protect(services, settings, account, outcome, calls, tags_known=tags_known, checked=subscription_checked)
     except EnforcementError as error:
-        outcome.outcome = OutcomeKind.FAILED
-        outcome.error = error.message
-        outcome.error_kind = error.kind
+        mark_failed(outcome, error)
     outcome.arm_calls = dict(calls)
     outcome.duration_ms = (time.perf_counter() - started) * 1000
     logger.info(

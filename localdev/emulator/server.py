@@ -38,6 +38,7 @@ from typing import Any, Final, cast
 from urllib.parse import parse_qs, quote, urlsplit
 
 from enforcer.adapters.closing import RunsWhileEntered
+from enforcer.core.text import is_guid
 from localdev.emulator import cognitive
 from localdev.emulator.eventgrid import EVENTGRID_KINDS, EVENTGRID_ROUTES, EVENTGRID_WRITE_KINDS, EventGridState
 from localdev.emulator.faults import FaultConfig, FaultDraws
@@ -83,7 +84,6 @@ ARG_QUERY_SHAPE: Final = (
     "[| order by subscriptionId [asc|desc]]"
 )
 
-_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview|-beta|-alpha)?$")
 _SUB = r"/subscriptions/(?P<sub>[^/]+)"
 _SECURITY = _SUB + r"/providers/Microsoft\.Security"
@@ -463,7 +463,7 @@ class Emulator(RunsWhileEntered):
         registered: bool,
         tenant_id: str,
     ) -> SubscriptionRecord:
-        if not _GUID.match(subscription_id):
+        if not is_guid(subscription_id):
             raise ValueError(f"subscription id must be a GUID, got {subscription_id!r}")
         if state not in SUBSCRIPTION_STATES:
             raise ValueError(f"state must be one of {SUBSCRIPTION_STATES}, got {state!r}")
@@ -637,7 +637,7 @@ class Emulator(RunsWhileEntered):
             self._require_api_version(query, None)
             return self._list_subscriptions(query)
         sub_id = route.subscription_id or ""
-        if not _GUID.match(sub_id):
+        if not is_guid(sub_id):
             raise ArmError(
                 400,
                 "InvalidSubscriptionId",

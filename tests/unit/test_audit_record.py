@@ -105,7 +105,7 @@ def test_run_summary_round_trips() -> None:
 
 
 def test_verified_markers_round_trip_and_move_last_verified_forward_only():
-    from enforcer.core.records import (
+    from enforcer.core.current_state import (
         VerifiedMarker,
         apply_markers,
         current_partition,
@@ -134,7 +134,7 @@ def test_verified_markers_round_trip_and_move_last_verified_forward_only():
 
 
 def test_same_state_ignores_the_trigger_and_times_but_not_the_pricing():
-    from enforcer.core.records import same_state
+    from enforcer.core.current_state import same_state
 
     before = make_outcome(OutcomeKind.COMPLIANT, 1)
     stored = AuditRecord.from_outcome(before)
