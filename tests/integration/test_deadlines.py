@@ -18,8 +18,7 @@ from enforcer.adapters.arm import RetrySettings
 from enforcer.usecases.sweep import sweep
 from localdev.emulator import FaultConfig
 from tests.events.samples import SUBSCRIPTION, sample
-from tests.fixtures.azurite import unique_table_names
-from tests.integration.helpers import services_for
+from tests.integration.helpers import cli_env, services_for, start_cli, wait_for_puts
 from tests.integration.test_cli import ROOT
 from tests.integration.test_cli_audit import store_for
 
@@ -49,18 +48,7 @@ def test_the_sweep_budget_holds_while_an_arm_call_waits(emulator):
 
 
 def _env(emulator, azurite) -> dict[str, str]:
-    audit_table, runs_table = unique_table_names()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ENFORCER_")}
-    env.update(
-        {
-            "ENFORCER_ARM_ENDPOINT": emulator.url,
-            "ENFORCER_STORAGE": azurite.connection_string,
-            "ENFORCER_AUDIT_TABLE": audit_table,
-            "ENFORCER_RUNS_TABLE": runs_table,
-            "ENFORCER_SWEEP_CONCURRENCY": "1",
-        }
-    )
-    return env
+    return cli_env(emulator.url, azurite.connection_string, ENFORCER_SWEEP_CONCURRENCY="1")
 
 
 @pytest.mark.timeout(120)
@@ -71,17 +59,8 @@ def test_a_signal_stops_a_sweep_cleanly_recording_and_printing_what_was_done(emu
         emulator.add_subscription(sub)
     emulator.faults = FaultConfig(latency_ms=150)
     env = _env(emulator, azurite)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "enforcer", "sweep", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    deadline = time.monotonic() + 60
-    while emulator.calls["pricings.put"] < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    process = start_cli(env, "sweep", "--json")
+    wait_for_puts(emulator, 2)
     process.send_signal(signum)
     out, err = process.communicate(timeout=60)
 

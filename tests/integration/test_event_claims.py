@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -16,8 +15,7 @@ from enforcer.core.claims import CLAIM_PARTITION, claim_row_key
 from enforcer.usecases.handle_event import handle_event
 from localdev.emulator import FaultConfig
 from tests.events.samples import SUBSCRIPTION, sample
-from tests.fixtures.azurite import unique_table_names
-from tests.integration.helpers import services_for
+from tests.integration.helpers import cli_env, services_for
 from tests.integration.test_cli import ROOT
 
 pytestmark = pytest.mark.integration
@@ -32,17 +30,7 @@ def test_five_processes_handling_one_event_at_once_make_one_put_and_send_one_car
     emulator.faults = FaultConfig(latency_ms=300)  # the winner is still acting while the others arrive
     path = tmp_path / "event.json"
     path.write_text(json.dumps(sample(EVENT)))
-    audit_table, runs_table = unique_table_names()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ENFORCER_")}
-    env.update(
-        {
-            "ENFORCER_ARM_ENDPOINT": emulator.url,
-            "ENFORCER_STORAGE": azurite.connection_string,
-            "ENFORCER_AUDIT_TABLE": audit_table,
-            "ENFORCER_RUNS_TABLE": runs_table,
-            "ENFORCER_TEAMS_WEBHOOK_URL": webhook_sink.url,
-        }
-    )
+    env = cli_env(emulator.url, azurite.connection_string, ENFORCER_TEAMS_WEBHOOK_URL=webhook_sink.url)
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "enforcer", "handle-event", str(path), "--json"],

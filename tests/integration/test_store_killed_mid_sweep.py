@@ -4,18 +4,13 @@ output; a store down from the start: no PUT at all."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 import uuid
 
 import pytest
 
 from localdev.azurite import AzuriteProcess
 from localdev.emulator import FaultConfig
-from tests.fixtures.azurite import unique_table_names
-from tests.integration.test_cli import ROOT
+from tests.integration.helpers import cli_env, start_cli, wait_for_puts
 from tests.integration.test_cli_audit import store_for
 
 pytestmark = pytest.mark.integration
@@ -27,30 +22,11 @@ def test_a_store_killed_mid_sweep_leaves_no_put_unrecorded_and_unreported(emulat
     for sub in subs:
         emulator.add_subscription(sub)
     emulator.faults = FaultConfig(latency_ms=100)
-    audit_table, runs_table = unique_table_names()
     # On disk, so what was written before the kill is still there after the restart.
     with AzuriteProcess(location=tmp_path / "azurite") as azurite:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ENFORCER_")}
-        env.update(
-            {
-                "ENFORCER_ARM_ENDPOINT": emulator.url,
-                "ENFORCER_STORAGE": azurite.connection_string,
-                "ENFORCER_AUDIT_TABLE": audit_table,
-                "ENFORCER_RUNS_TABLE": runs_table,
-                "ENFORCER_SWEEP_CONCURRENCY": "4",
-            }
-        )
-        process = subprocess.Popen(
-            [sys.executable, "-m", "enforcer", "sweep", "--json"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-            cwd=ROOT,
-        )
-        deadline = time.monotonic() + 60
-        while emulator.calls["pricings.put"] < 3 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        env = cli_env(emulator.url, azurite.connection_string, ENFORCER_SWEEP_CONCURRENCY="4")
+        process = start_cli(env, "sweep", "--json")
+        wait_for_puts(emulator, 3)
         azurite.stop()  # mid-run, with PUTs in flight
         out, err = process.communicate(timeout=150)
         azurite.start()
