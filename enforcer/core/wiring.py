@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
@@ -177,3 +178,28 @@ def decide(topic: SystemTopic | None, existing: EventSubscriptionView | None, co
             f"event subscription {existing.name} on {topic.name}: " + "; ".join(diffs),
         )
     return WiringDecision(WiringAction.NONE, f"event subscription {existing.name} on system topic {topic.name}")
+
+
+# A subscription recorded as wired is read again at most this often: wiring is changed rarely, and re-reading it
+# every sweep would cost one GET per subscription every 5 minutes. A new-subscription event wires at once anyway.
+RECHECK_WIRED_HOURS: Final = 24.0
+
+
+def recently_verified(
+    states: Iterable[tuple[str, str, str]], now: datetime, hours: float = RECHECK_WIRED_HOURS
+) -> set[str]:
+    """Subscriptions whose newest wiring record says wired (or already wired) and is younger than `hours`.
+
+    `states` are (subscription id, outcome, started_at ISO 8601) from the wiring index.
+    """
+    fresh: set[str] = set()
+    for sub, outcome, started_at in states:
+        if outcome not in ("wired", "already_wired"):
+            continue
+        try:
+            when = datetime.fromisoformat(started_at.replace("Z", "+00:00"))
+        except ValueError:
+            continue
+        if now - when < timedelta(hours=hours):
+            fresh.add(sub)
+    return fresh

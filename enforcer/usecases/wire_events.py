@@ -17,11 +17,20 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Final
 
 from enforcer.core.errors import EnforcementError, ResourceGraphError
 from enforcer.core.models import ErrorKind, Mode, Outcome, OutcomeKind, Trigger, utc_now_iso
-from enforcer.core.wiring import SystemTopic, WiringAction, WiringMode, decide, resources_topic
+from enforcer.core.wiring import (
+    RECHECK_WIRED_HOURS,
+    SystemTopic,
+    WiringAction,
+    WiringMode,
+    decide,
+    recently_verified,
+    resources_topic,
+)
 from enforcer.usecases.ports import EventWiring
 from enforcer.usecases.services import Services
 
@@ -176,6 +185,15 @@ def wire_sweep(
     gateway = services.wiring
     assert gateway is not None  # _skip_reason checked
     todo = list({o.subscription_id: o for o in outcomes if eligible(o)}.values())
+    fresh = _verified_recently(services)
+    if fresh:
+        kept = [o for o in todo if o.subscription_id not in fresh]
+        if len(kept) < len(todo):
+            run.notes.append(
+                f"event wiring: {len(todo) - len(kept)} subscription(s) wired and verified within "
+                f"{RECHECK_WIRED_HOURS:g} h, not read again"
+            )
+        todo = kept
     if not todo:
         return run
     graph_topics: dict[str, SystemTopic] | None = None
@@ -199,6 +217,19 @@ def wire_sweep(
     if skipped:
         run.notes.append(f"event wiring: time budget spent, {skipped} subscription(s) left to the next sweep")
     return run
+
+
+def _verified_recently(services: Services) -> set[str]:
+    """From the audit store's wiring index: subscriptions recorded as wired within RECHECK_WIRED_HOURS."""
+    if services.audit is None:
+        return set()
+    try:
+        records = services.audit.latest_wiring()
+    except Exception as error:  # an optimisation only: without it every subscription is read
+        logger.warning("event wiring index unreadable (%s): every subscription is checked", type(error).__name__)
+        return set()
+    now = datetime.now(UTC)
+    return recently_verified(((r.subscription_id, r.outcome, r.started_at) for r in records), now)
 
 
 def wire_new_subscription(services: Services, outcome: Outcome, trigger: Trigger) -> Outcome | None:

@@ -11,7 +11,7 @@ from enforcer.usecases.sweep.run import sweep
 from tests.fixtures.azurite import unique_table_names
 from tests.integration.test_cli import run_cli
 from tests.sweep.helpers import RecordingNotifier
-from tests.wiring.helpers import WIRING_ENV, seed, wiring_services
+from tests.wiring.helpers import WIRING_ENV, audited_services, seed, wiring_services
 
 pytestmark = pytest.mark.integration
 
@@ -56,3 +56,19 @@ def test_the_digest_counts_wiring(emulator):
     ((summary, carded),) = notifier.digests
     assert summary.counts["wired"] == 3
     assert sum(o.outcome is OutcomeKind.WIRED for o in carded) == 3
+
+
+def test_a_wired_subscription_is_not_read_again_within_a_day(emulator, azurite, audit_store):
+    subs = seed(emulator, 4)
+    services = audited_services(emulator, audit_store, azurite.connection_string)
+    sweep(services)  # wires all four, and records it
+    emulator.reset_calls()
+
+    second = sweep(services)
+
+    # Recorded as wired minutes ago: no Resource Graph topics query, no GET of our event subscription, no write.
+    assert emulator.call_count("eventgrid.eventsubscriptions.get") == 0
+    assert emulator.call_count("eventgrid.eventsubscriptions.put") == 0
+    assert not [o for o in second.outcomes if o.outcome.is_wiring]
+    assert any(f"{len(subs)} subscription(s) wired and verified within 24 h" in n for n in second.summary.notes)
+    assert {r.subscription_id: r.outcome for r in audit_store.latest_wiring()} == dict.fromkeys(subs, "wired")
