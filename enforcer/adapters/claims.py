@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -16,7 +17,7 @@ from azure.data.tables import UpdateMode
 
 from enforcer.adapters.audit_store import AuditStoreError
 from enforcer.adapters.azure_errors import describe
-from enforcer.adapters.tables import TableConnection
+from enforcer.adapters.tables import MAX_BATCH_OPERATIONS, RETRY_ON_ALL_METHODS, TableConnection
 from enforcer.core.claims import (
     CLAIM_LEASE_SECONDS,
     CLAIM_PARTITION,
@@ -27,6 +28,7 @@ from enforcer.core.claims import (
     done_entity,
     is_expired,
 )
+from enforcer.core.sweep_plan import chunked
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +111,29 @@ class TableEventClaims:
             )
         except AzureError as exc:
             logger.warning("event claim not released (%s); its lease expires on its own", describe(exc))
+
+    def purge(self, older_than_iso: str, *, deadline: float | None = None) -> int:
+        """Delete claims made before this time, in transactions of 100; stops between batches after `deadline`
+        (time.monotonic). Returns how many were deleted; AuditStoreError when the store does not answer."""
+        try:
+            client = self._tables.ensure_table(self._table)
+            rows = [
+                {"PartitionKey": CLAIM_PARTITION, "RowKey": str(e["RowKey"])}
+                for e in client.query_entities(
+                    "PartitionKey eq @pk and claimed_at lt @cutoff",
+                    parameters={"pk": CLAIM_PARTITION, "cutoff": older_than_iso},
+                    select=["RowKey"],
+                )
+            ]
+            deleted = 0
+            for chunk in chunked(rows, MAX_BATCH_OPERATIONS):
+                if deadline is not None and time.monotonic() > deadline:
+                    break
+                client.submit_transaction([("delete", row) for row in chunk], retry_on_methods=RETRY_ON_ALL_METHODS)
+                deleted += len(chunk)
+        except AzureError as exc:
+            raise AuditStoreError(f"cannot purge old event claims in table {self._table!r}: {describe(exc)}") from exc
+        return deleted
 
     def close(self) -> None:
         """The connection belongs to the audit store, which closes it."""

@@ -18,6 +18,8 @@ from enforcer.core.records import SCHEMA_VERSION, table_key
 CLAIM_PARTITION: Final = "claim"
 # Far longer than one event's work (its ARM calls share a 20 s deadline), so only a dead holder's claim expires.
 CLAIM_LEASE_SECONDS: Final = 600.0
+# Done claims answer duplicates; Event Grid redelivers for at most 24 h, so after twice that they only take room.
+CLAIM_KEEP_HOURS: Final = 48.0
 _MAX_KEY: Final = 200
 ACTIVE: Final = "active"
 DONE: Final = "done"

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from typing import TypeVar
 
 from enforcer.core.decision import decide
 from enforcer.core.models import MAX_SUBSCRIPTIONS_PER_QUERY, DesiredState, PricingState, SubscriptionInfo
 from enforcer.core.scope import exclusion_by_id, exclusion_by_metadata
 from enforcer.core.settings import Settings
+
+T = TypeVar("T")
 
 
 def rotate(ids: Sequence[str], resume_after: str | None) -> list[str]:
@@ -19,7 +22,7 @@ def rotate(ids: Sequence[str], resume_after: str | None) -> list[str]:
     return ordered[start:] + ordered[:start]
 
 
-def chunked(ids: Sequence[str], size: int = MAX_SUBSCRIPTIONS_PER_QUERY) -> Iterator[list[str]]:
+def chunked(ids: Sequence[T], size: int = MAX_SUBSCRIPTIONS_PER_QUERY) -> Iterator[list[T]]:
     """Consecutive slices of at most `size` items (Resource Graph queries, Table transactions)."""
     for start in range(0, len(ids), size):
         yield list(ids[start : start + size])

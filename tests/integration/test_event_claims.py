@@ -104,3 +104,35 @@ def route_any():
     from enforcer.core.events import Route
 
     return Route.ANY
+
+
+def test_the_daily_retention_purges_claims_older_than_two_days_and_keeps_the_rest(audit_store):
+    from datetime import UTC, datetime, timedelta
+
+    from azure.data.tables import UpdateMode
+
+    from enforcer.core.claims import CLAIM_PARTITION, claim_row_key
+
+    claims = TableEventClaims(audit_store.tables, audit_store.runs_table)
+    subscription = "11111111-2222-3333-4444-555555555555"
+    for event_id in ("old-1", "old-2", "recent"):
+        assert claims.claim(event_id, subscription).acquired
+    table = audit_store.tables.ensure_table(audit_store.runs_table)
+    three_days_ago = (datetime.now(UTC) - timedelta(days=3)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    for event_id in ("old-1", "old-2"):
+        table.upsert_entity(
+            {
+                "PartitionKey": CLAIM_PARTITION,
+                "RowKey": claim_row_key(event_id, subscription),
+                "claimed_at": three_days_ago,
+            },
+            mode=UpdateMode.MERGE,
+        )
+    cutoff = (datetime.now(UTC) - timedelta(hours=48)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+    assert claims.purge(cutoff) == 2
+
+    left = [e["event_id"] for e in table.query_entities("PartitionKey eq @pk", parameters={"pk": CLAIM_PARTITION})]
+    assert left == ["recent"]
+    # A duplicate of a purged event would be claimed again: by then Event Grid has stopped redelivering it.
+    assert claims.claim("old-1", subscription).acquired

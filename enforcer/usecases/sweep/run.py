@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
+from enforcer.core.claims import CLAIM_KEEP_HOURS
 from enforcer.core.models import (
     Mode,
     Outcome,
@@ -96,6 +97,11 @@ def _maintain(services: Services, run: Run, plan: Plan, notes: list[str], now: d
         cutoff = now - timedelta(days=services.settings.audit_retention_days)
         deadline = time.monotonic() + max(run.remaining(), 0.0)
         deleted = audit.delete_history_before(cutoff.isoformat(), deadline=deadline)
+        if services.claims is not None:
+            claims_cutoff = now - timedelta(hours=CLAIM_KEEP_HOURS)
+            purged = services.claims.purge(claims_cutoff.isoformat().replace("+00:00", "Z"), deadline=deadline)
+            if purged:
+                notes.append(f"retention: deleted {purged} event claim(s) older than {CLAIM_KEEP_HOURS:g} h")
         audit.set_marker(RETENTION_MARKER, now.isoformat())
         if deleted:
             notes.append(f"retention: deleted {deleted} history row(s) older than {cutoff:%Y-%m-%d}")
