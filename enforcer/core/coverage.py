@@ -15,11 +15,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Final
 
-from enforcer.core.accounts import ENABLED
+from enforcer.core.accounts import ENABLED, NOT_READABLE
 from enforcer.core.models import STANDARD
 
 # Why an account is not protected (the first that applies, in this order).
-NOT_READABLE: Final = "not readable"
 EXEMPT: Final = "exempt"
 PLAN_OFF: Final = "plan off"
 ACCOUNT_DISABLED: Final = "account disabled"

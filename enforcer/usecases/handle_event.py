@@ -95,7 +95,9 @@ def _handle_event(raw: object, route: Route, services: Services) -> Outcome:
         raise
     claims.settle(services, admission, parsed, outcome.outcome.value)
     # Then the account the event names (its own defenderForAISettings); one record of its own.
-    account_outcome = protect_event_account(services, parsed.resource_id, outcome.trigger)
+    account_outcome = protect_event_account(
+        services, parsed.resource_id, outcome.trigger, subscription_id=parsed.subscription_id
+    )
     if account_outcome is not None:
         if account_outcome.subscription_name is None:
             account_outcome.subscription_name = outcome.subscription_name

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 
 from enforcer.core.accounts import (
     ENABLED,
+    NOT_READABLE,
     AccountProtection,
     AccountRef,
+    UnreadableAccount,
     canonical_state,
     decide_account,
     exempt_reason,
@@ -154,13 +156,35 @@ def _protect(
     outcome.outcome = OutcomeKind.REMEDIATED
 
 
-def protect_event_account(services: Services, resource_id: str | None, trigger: Trigger) -> Outcome | None:
-    """The `ai_account_created` event's second step, after the subscription's plan: the account it names."""
+def not_readable(account: UnreadableAccount, trigger: Trigger, settings: Settings) -> Outcome:
+    """An account whose id cannot be read: `failed` (it is not protected and nothing can be done to it), with the
+    id escaped in the error, so it reaches the audit log, the card or digest and the exit code; never dropped."""
+    outcome = Outcome(
+        subscription_id=account.subscription_id,
+        outcome=OutcomeKind.FAILED,
+        trigger=trigger,
+        mode=settings.mode,
+        resource_id=account.resource_id,
+        reason=NOT_READABLE,
+        started_at=utc_now_iso(),
+    )
+    mark_failed(outcome, EnforcementError(ErrorKind.UNEXPECTED, account.error))
+    logger.warning("account=%s outcome=failed: %s", account.shown_id, NOT_READABLE)
+    return outcome
+
+
+def protect_event_account(
+    services: Services, resource_id: str | None, trigger: Trigger, *, subscription_id: str | None = None
+) -> Outcome | None:
+    """The `ai_account_created` event's second step, after the subscription's plan: the account it names (an id
+    that cannot be read is recorded as such, in `subscription_id`, the event's subscription)."""
     if resource_id is None or services.settings.account_protection is AccountProtection.UNMANAGED:
         return None
     account = parse_account_id(resource_id)
     if account is None:
-        return None
+        if subscription_id is None:
+            return None
+        return not_readable(UnreadableAccount(subscription_id, resource_id), trigger, services.settings)
     return protect_account(services, account, trigger)
 
 
@@ -193,7 +217,7 @@ def account_pass(
         return result
     skip = {OutcomeKind.EXCLUDED, OutcomeKind.IGNORED, OutcomeKind.REJECTED}
     subs = list(dict.fromkeys(o.subscription_id for o in subscription_outcomes if o.outcome not in skip))
-    accounts: list[AccountRef] = []
+    accounts: list[AccountRef | UnreadableAccount] = []
     for start in range(0, len(subs), MAX_SUBSCRIPTIONS_PER_QUERY):
         batch = subs[start : start + MAX_SUBSCRIPTIONS_PER_QUERY]
         try:
@@ -207,7 +231,9 @@ def account_pass(
     if not accounts:
         return result
 
-    def one(account: AccountRef) -> Outcome | None:
+    def one(account: AccountRef | UnreadableAccount) -> Outcome | None:
+        if isinstance(account, UnreadableAccount):
+            return not_readable(account, trigger, settings)
         if deadline is not None and clock() >= deadline:
             return None
         return protect_account(
