@@ -176,6 +176,10 @@ def _type_name(value: object) -> str:
     return type(value).__name__
 
 
+# Control characters (C0, DEL, C1) and unpaired UTF-16 surrogates: not text an event id may hold.
+_NOT_TEXT: Final = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def _best_effort_str(raw: Mapping[Any, Any], key: str) -> str:
     value = raw.get(key)
     return value if isinstance(value, str) else ""
@@ -228,6 +232,9 @@ def _envelope(raw: object) -> EventEnvelope | EventSkipped:
             return rejected(f"field {key} is empty")
     if len(event_id) > EVENT_ID_MAX_CHARS:
         return rejected(f"field id is longer than {EVENT_ID_MAX_CHARS} characters ({len(event_id)})")
+    if _NOT_TEXT.search(event_id):
+        # No event source makes such an id; it could forge log lines and no store takes it as text.
+        return rejected(f"field id {_show(event_id)} holds control characters: not a valid event id")
     data = raw.get("data")
     if data is None:
         data = {}
