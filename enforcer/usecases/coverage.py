@@ -92,6 +92,12 @@ def _history(services: Services, sub: str) -> dict[str, tuple[str | None, str | 
 
 def gather_coverage(services: Services) -> list[CoverageRow]:
     """One row per AI account in scope. Raises CoverageError when subscriptions or accounts cannot be listed."""
+    return gather_coverage_in_scope(services)[0]
+
+
+def gather_coverage_in_scope(services: Services) -> tuple[list[CoverageRow], int]:
+    """(one row per AI account in scope, subscriptions in scope the identity sees): with no accounts, the second
+    tells "sees no subscription" from "sees subscriptions without accounts". Raises CoverageError as above."""
     settings = services.settings
     if services.account_index is None or services.accounts is None:
         raise CoverageError("no AI account gateway is configured")
@@ -152,4 +158,4 @@ def gather_coverage(services: Services) -> list[CoverageRow]:
             if verified or changed
             else r
         )
-    return result
+    return result, len(subs)
