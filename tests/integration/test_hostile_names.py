@@ -5,11 +5,13 @@ Azurite."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
 from enforcer.adapters.audit_store import AuditStore
+from enforcer.core.cards import digest_card, outcome_card
 from enforcer.core.events import Route
 from enforcer.usecases.coverage import gather_coverage
 from enforcer.usecases.handle_event import handle_event
@@ -89,6 +91,9 @@ def test_an_account_id_that_cannot_be_read_is_recorded_not_readable_by_the_sweep
     (record,) = [r for r in audit_store.history(SUBSCRIPTION, limit=100) if r.resource_id == hostile]
     assert record.outcome == "failed" and "\\x1b" in (record.error or "") and "\x1b" not in (record.error or "")
     assert emulator.calls["cognitive.defenderforai.put"] == 0  # nothing is written to an account it cannot name
+    for card in (outcome_card(unreadable), digest_card(result.summary, [unreadable])):
+        text = json.dumps(card)
+        assert "not readable" in text and "\\u001b" not in text and "\\n" not in text.replace("\\\\n", "")
 
 
 def test_an_event_naming_an_account_id_that_cannot_be_read_is_recorded_not_dropped(
