@@ -87,7 +87,7 @@ def no_accounts_note(subscriptions_visible: int | None) -> str:
     if subscriptions_visible == 0:
         return (
             "no AI accounts visible: the identity sees no subscription in scope. It may lack read access: give it "
-            "Reader (or Security Reader) on the subscriptions or their management group, and check "
+            "Reader on the subscriptions or their management group, and check "
             "ENFORCER_SUBSCRIPTIONS and ENFORCER_EXCLUDE_SUBSCRIPTIONS."
         )
     where = "" if subscriptions_visible is None else f" in {subscriptions_visible} subscription(s)"
