@@ -43,6 +43,18 @@ from enforcer.usecases.services import Services
 logger = logging.getLogger(__name__)
 
 
+def _account_outcome(account: AccountRef | UnreadableAccount, trigger: Trigger, settings: Settings) -> Outcome:
+    """An account's outcome before its decision: compliant until shown otherwise."""
+    return Outcome(
+        subscription_id=account.subscription_id,
+        outcome=OutcomeKind.COMPLIANT,
+        trigger=trigger,
+        mode=settings.mode,
+        resource_id=account.resource_id,
+        started_at=utc_now_iso(),
+    )
+
+
 def protect_account(
     services: Services,
     account: AccountRef,
@@ -57,14 +69,7 @@ def protect_account(
     settings = settings or services.settings
     started = time.perf_counter()
     calls: Counter[str] = Counter()
-    outcome = Outcome(
-        subscription_id=account.subscription_id,
-        outcome=OutcomeKind.COMPLIANT,
-        trigger=trigger,
-        mode=settings.mode,
-        resource_id=account.resource_id,
-        started_at=utc_now_iso(),
-    )
+    outcome = _account_outcome(account, trigger, settings)
     try:
         _protect(services, settings, account, outcome, calls, tags_known=tags_known, checked=subscription_checked)
     except EnforcementError as error:
@@ -159,15 +164,8 @@ def _protect(
 def not_readable(account: UnreadableAccount, trigger: Trigger, settings: Settings) -> Outcome:
     """An account whose id cannot be read: `failed` (it is not protected and nothing can be done to it), with the
     id escaped in the error, so it reaches the audit log, the card or digest and the exit code; never dropped."""
-    outcome = Outcome(
-        subscription_id=account.subscription_id,
-        outcome=OutcomeKind.FAILED,
-        trigger=trigger,
-        mode=settings.mode,
-        resource_id=account.resource_id,
-        reason=NOT_READABLE,
-        started_at=utc_now_iso(),
-    )
+    outcome = _account_outcome(account, trigger, settings)
+    outcome.reason = NOT_READABLE
     mark_failed(outcome, EnforcementError(ErrorKind.UNEXPECTED, account.error))
     logger.warning("account=%s outcome=failed: %s", account.shown_id, NOT_READABLE)
     return outcome
