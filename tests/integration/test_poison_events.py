@@ -12,6 +12,7 @@ import pytest
 from enforcer.adapters.audit_store import AuditStore
 from enforcer.adapters.claims import TableEventClaims
 from enforcer.core.claims import Claim
+from enforcer.core.errors import ClaimRefusedError
 from enforcer.core.events import Route
 from enforcer.usecases.handle_event import handle_event
 from enforcer.usecases.ports import EventClaims
@@ -55,6 +56,15 @@ def test_hostile_event_ids_are_claimed_once_each_and_never_collide(audit_store: 
     assert all(claims.claim(event_id, SUBSCRIPTION).outcome == "remediated" for event_id in HOSTILE_IDS)
 
 
+def test_a_claim_azurite_refuses_as_invalid_input_is_a_refusal_not_a_store_outage(audit_store: AuditStore):
+    claims = TableEventClaims(audit_store.tables, audit_store.runs_table)
+
+    # A string property over 64 KiB: Azurite answers 400, as Azure does for PropertyValueTooLarge.
+    with pytest.raises(ClaimRefusedError, match="refused the event's claim"):
+        claims.claim("evt-1", "x" * 40000)
+    assert claims.claim("evt-1", SUBSCRIPTION).acquired  # the store itself is fine
+
+
 def test_an_event_id_the_key_rules_refuse_is_handled_once_and_its_duplicate_recognised(
     emulator: Emulator, audit_store: AuditStore
 ):
@@ -78,8 +88,6 @@ class RefusingClaims:
         self._inner, self._refused = inner, refused
 
     def claim(self, event_id: str, subscription_id: str) -> Claim:
-        from enforcer.core.errors import ClaimRefusedError
-
         if event_id == self._refused:
             raise ClaimRefusedError("the store refused the claim: 400 InvalidInput")
         return self._inner.claim(event_id, subscription_id)
