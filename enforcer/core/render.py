@@ -54,8 +54,8 @@ def outcomes_table(outcomes: Sequence[Outcome], *, show_state: bool = False) -> 
             f"{escape_control(o.subscription_id):36}  {name:18}  {o.outcome.value:16}  {escape_control(detail)}"
         )
         if show_state and (o.before or o.after):
-            lines.append(f"{'':36}  {'':18}  {'':16}  before: {state_text(o.before)}")
-            lines.append(f"{'':36}  {'':18}  {'':16}  after:  {state_text(o.after)}")
+            lines.append(f"{'':36}  {'':18}  {'':16}  before: {escape_control(state_text(o.before))}")
+            lines.append(f"{'':36}  {'':18}  {'':16}  after:  {escape_control(state_text(o.after))}")
     return "\n".join(lines)
 
 

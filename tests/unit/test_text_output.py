@@ -11,7 +11,7 @@ import pytest
 
 from enforcer.core import coverage
 from enforcer.core.coverage import CoverageRow
-from enforcer.core.models import OutcomeKind
+from enforcer.core.models import ExtensionState, OutcomeKind, PricingState
 from enforcer.core.records import AuditRecord
 from enforcer.core.render import outcomes_table, render_status
 from tests.audit.builders import make_outcome, sub_id
@@ -23,10 +23,12 @@ def test_outcome_tables_show_control_characters_escaped_one_row_per_line() -> No
     outcome = make_outcome(OutcomeKind.FAILED, subscription_name=HOSTILE, error="denied\nFORGED row")
     outcome.resource_id = f"/subscriptions/{sub_id(1)}/resourceGroups/rg/providers/X/accounts/a\x1b[31m"
 
-    table = outcomes_table([outcome])
+    outcome.before = PricingState("Standard", (ExtensionState("Ext\x1b[8mhidden\n", True),))
+    table = outcomes_table([outcome], show_state=True)
 
     lines = table.splitlines()
-    assert len(lines) == 3  # header, rule, one row
+    assert len(lines) == 5  # header, rule, one row, before, after
+    assert "Ext\\x1b[8mhidden\\n=on" in lines[3]
     assert "\x1b" not in table and "\r" not in table and "\x07" not in table
     assert "\\nFORGED row" in lines[2] and "a\\x1b[31m" in lines[2]
 
