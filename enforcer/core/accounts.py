@@ -89,7 +89,8 @@ class AccountRef:
 
 def parse_account_id(resource_id: str) -> AccountRef | None:
     """The account a resource id names, or None when it is not exactly an account id by Azure's rules (a child
-    resource, another type, a subscription that is not a GUID, a name Azure would refuse)."""
+    resource, another type, a subscription that is not a GUID, a name Azure would refuse). OUR READING (no source
+    found): ids from events and Resource Graph carry names as text, not percent-encoded."""
     parts = resource_id.strip().split("/")
     if parts[-1:] == [""]:
         parts.pop()  # one trailing slash
