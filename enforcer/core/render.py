@@ -100,7 +100,13 @@ def render_status(records: Sequence[AuditRecord], as_json: bool) -> str:
     """A text table (or a JSON array) of these records, failures first."""
     ordered = failures_first(records)
     if as_json:
-        return json.dumps([r.to_dict() for r in ordered], indent=2, ensure_ascii=False)
+        data = [r.to_dict() for r in ordered]
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # an unpaired surrogate from the store: \ud800 escapes keep the JSON printable
+            text = json.dumps(data, indent=2)
+        return text
     if not ordered:
         return "No audit records yet."
     header = ("OUTCOME", "SUBSCRIPTION", "ID", "VERIFIED", "LAST CHANGE", "BEFORE -> AFTER", "DETAIL")

@@ -79,3 +79,11 @@ def test_zero_accounts_are_not_100_percent_and_say_when_read_access_may_be_missi
     page = coverage.to_html([], "2026-12-05T00:00:00Z", 0)
     assert "no AI accounts visible" in page and "100.0" not in page
     assert json.loads(coverage.to_json([], "t", 0))["summary"]["percent_protected"] is None
+
+
+def test_an_unpaired_surrogate_from_the_store_prints_in_text_and_json() -> None:
+    record = AuditRecord.from_outcome(make_outcome(OutcomeKind.EXCLUDED, subscription_name="half \ud800 pair"))
+
+    for text in (render_status([record], as_json=False), render_status([record], as_json=True)):
+        text.encode("utf-8")  # what print() does on a UTF-8 terminal: no UnicodeEncodeError
+    assert json.loads(render_status([record], as_json=True))[0]["subscription_name"] == "half \ud800 pair"
