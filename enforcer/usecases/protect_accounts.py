@@ -88,6 +88,18 @@ def protect_account(
     return outcome
 
 
+def _subscription_exclusion(
+    services: Services, settings: Settings, sub: str, outcome: Outcome, calls: Counter[str]
+) -> str | None:
+    """Why the account's subscription is excluded (listed, tagged, disabled), or None; names the subscription."""
+    reason = exclusion_by_id(sub, settings)
+    if reason is None:
+        info = services.enforcer.directory.get(sub, calls)
+        outcome.subscription_name = info.display_name
+        reason = exclusion_by_metadata(info.tags, info.state, settings)
+    return reason
+
+
 def _protect(
     services: Services,
     settings: Settings,
@@ -101,12 +113,7 @@ def _protect(
     gateway = services.accounts
     if gateway is None:
         raise EnforcementError(ErrorKind.UNEXPECTED, "no AI account gateway is configured")
-    sub = account.subscription_id
-    reason = None if checked else exclusion_by_id(sub, settings)
-    if reason is None and not checked:
-        info = services.enforcer.directory.get(sub, calls)
-        outcome.subscription_name = info.display_name
-        reason = exclusion_by_metadata(info.tags, info.state, settings)
+    reason = None if checked else _subscription_exclusion(services, settings, account.subscription_id, outcome, calls)
     if reason is None and tags_known:
         reason = exempt_reason(account.tags, settings.exempt_tag)
     if reason is not None:
@@ -179,11 +186,20 @@ def protect_event_account(
     if resource_id is None or services.settings.account_protection is AccountProtection.UNMANAGED:
         return None
     account = parse_account_id(resource_id)
-    if account is None:
-        if subscription_id is None:
-            return None
-        return not_readable(UnreadableAccount(subscription_id, resource_id), trigger, services.settings)
-    return protect_account(services, account, trigger)
+    if account is not None:
+        return protect_account(services, account, trigger)
+    if subscription_id is None:
+        return None
+    unreadable = UnreadableAccount(subscription_id, resource_id)
+    outcome = _account_outcome(unreadable, trigger, services.settings)
+    try:
+        reason = _subscription_exclusion(services, services.settings, subscription_id, outcome, Counter())
+    except EnforcementError:
+        reason = None  # the subscription's own record says why; the account is still reported
+    if reason is not None:  # an excluded subscription's accounts are left alone, readable or not
+        outcome.outcome, outcome.reason = OutcomeKind.EXCLUDED, reason
+        return outcome
+    return not_readable(unreadable, trigger, services.settings)
 
 
 @dataclass

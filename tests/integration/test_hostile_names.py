@@ -112,3 +112,16 @@ def test_an_event_naming_an_account_id_that_cannot_be_read_is_recorded_not_dropp
     assert (record.outcome, record.resource_id) == ("failed", hostile)
     assert "not readable" in (record.error or "") and "\\nFORGED" in (record.error or "")
     assert not any(k.startswith("cognitive.") for k in emulator.calls)
+
+
+def test_an_unreadable_account_id_in_an_exempt_subscription_is_left_alone(emulator: Emulator, audit_store: AuditStore):
+    emulator.add_subscription(SUBSCRIPTION, tags={"defender-ai-exempt": "sandbox"})
+    hostile = (
+        f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/"
+        + HOSTILE_NAME
+    )
+
+    handle_event(account_event(hostile), Route.AI_ACCOUNT, services_for(emulator.url, audit=audit_store))
+
+    (record,) = [r for r in audit_store.history(SUBSCRIPTION, limit=100) if r.is_account]
+    assert record.outcome == "excluded" and "sandbox" in (record.reason or "")
