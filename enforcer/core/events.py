@@ -234,7 +234,9 @@ def _envelope(raw: object) -> EventEnvelope | EventSkipped:
         return rejected(f"field id is longer than {EVENT_ID_MAX_CHARS} characters ({len(event_id)})")
     if _NOT_TEXT.search(event_id):
         # No event source makes such an id; it could forge log lines and no store takes it as text.
-        return rejected(f"field id {_show(event_id)} holds control characters: not a valid event id")
+        return rejected(
+            f"field id {_show(event_id)} holds control characters or unpaired surrogates: not a valid event id"
+        )
     data = raw.get("data")
     if data is None:
         data = {}
