@@ -28,6 +28,7 @@ from enforcer.core.claims import (
     done_entity,
     is_expired,
 )
+from enforcer.core.errors import ClaimRefusedError
 from enforcer.core.sweep_plan import chunked
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,8 @@ class TableEventClaims:
         return f"TableEventClaims(table={self._table!r})"
 
     def claim(self, event_id: str, subscription_id: str) -> Claim:
-        """Acquire the claim, or say who has it (and the outcome once done). AuditStoreError when unreachable."""
+        """Acquire the claim, or say who has it (and the outcome once done). AuditStoreError when unreachable;
+        ClaimRefusedError when the store answers that this claim is invalid input (400)."""
         holder = _holder()
         now = datetime.now(UTC)
         entity = claim_entity(event_id, subscription_id, holder, now=now, lease_seconds=self._lease)
@@ -85,8 +87,16 @@ class TableEventClaims:
                 existing.get("holder"),
             )
             return Claim(event_id, subscription_id, True, etag=str(meta.get("etag") or ""), holder=holder)
+        except HttpResponseError as exc:
+            if exc.status_code == 400:  # the store answered: it is this event's claim it refuses, not the store
+                raise ClaimRefusedError(
+                    f"the audit store refused the event's claim in table {self._table!r}: {describe(exc)}"
+                ) from exc
+            raise AuditStoreError(f"cannot claim the event in table {self._table!r}: {describe(exc)}") from exc
         except AzureError as exc:
             raise AuditStoreError(f"cannot claim the event in table {self._table!r}: {describe(exc)}") from exc
+        except UnicodeError as exc:  # a value no store can take as text
+            raise ClaimRefusedError(f"the event's claim cannot be written as text ({type(exc).__name__})") from exc
 
     def complete(self, claim: Claim, outcome: str) -> None:
         """Write the outcome into the claim, so later duplicates are answered from it (logged, never raises)."""

@@ -19,9 +19,10 @@ from azure.core.exceptions import AzureError, ResourceNotFoundError
 from enforcer.adapters.arm import ArmGateway
 from enforcer.adapters.azure_errors import classify
 from enforcer.adapters.resource_graph import ResourceGraphGateway
-from enforcer.core.accounts import SETTING_NAME, AccountRef, canonical_state, parse_account_id
+from enforcer.core.accounts import SETTING_NAME, AccountRef, UnreadableAccount, canonical_state, parse_account_id
 from enforcer.core.errors import EnforcementError
 from enforcer.core.models import MAX_SUBSCRIPTIONS_PER_QUERY, ErrorKind
+from enforcer.core.text import clip, escape_control, is_guid
 
 if TYPE_CHECKING:
     from azure.mgmt.cognitiveservices import CognitiveServicesManagementClient
@@ -136,16 +137,23 @@ class CognitiveGateway:
             client.close()
 
 
+def _shown(row: object) -> str:
+    return clip(escape_control(repr(row)), 300)
+
+
 def _state(setting: Any) -> str | None:
     state = getattr(setting, "state", None)
     return None if state is None else str(getattr(state, "value", state))
 
 
-def account_from_row(row: Mapping[str, Any]) -> AccountRef | None:
-    """A `resources` row as an AccountRef, or None when its id is not an account id."""
-    ref = parse_account_id(str(row.get("id") or ""))
+def account_from_row(row: Mapping[str, Any]) -> AccountRef | UnreadableAccount | None:
+    """A `resources` row as an AccountRef; an UnreadableAccount when its id is not an account id by Azure's rules
+    (reported "not readable", never dropped); None only when the row names no subscription at all."""
+    raw_id = str(row.get("id") or "")
+    ref = parse_account_id(raw_id)
     if ref is None:
-        return None
+        sub = str(row.get("subscriptionId") or "").strip().lower()
+        return UnreadableAccount(sub, raw_id, str(row.get("name") or "")) if is_guid(sub) else None
     tags = row.get("tags")
     kind, location = row.get("kind"), row.get("location")
     return AccountRef(
@@ -161,7 +169,7 @@ def account_from_row(row: Mapping[str, Any]) -> AccountRef | None:
 class AccountGraph(ResourceGraphGateway):
     """Every AI account in a batch of at most 1,000 subscriptions, from Resource Graph's `resources` table."""
 
-    def accounts(self, subscription_ids: Sequence[str]) -> tuple[list[AccountRef], int]:
+    def accounts(self, subscription_ids: Sequence[str]) -> tuple[list[AccountRef | UnreadableAccount], int]:
         """(accounts, requests sent); raises ResourceGraphError when a page fails after the pipeline's retries."""
         if not subscription_ids:
             return [], 0
@@ -170,13 +178,13 @@ class AccountGraph(ResourceGraphGateway):
         ids = [s.lower() for s in subscription_ids]
         asked = set(ids)
         rows, requests, _waited = self.query(ACCOUNTS_QUERY, ids)
-        accounts = [
-            account
-            for row in rows
-            if isinstance(row, Mapping)
-            and (account := account_from_row(row)) is not None
-            and account.subscription_id in asked
-        ]
+        accounts: list[AccountRef | UnreadableAccount] = []
+        for row in rows:
+            account = account_from_row(row) if isinstance(row, Mapping) else None
+            if account is not None and account.subscription_id in asked:
+                accounts.append(account)
+            else:
+                logger.warning("resource graph: an AI account row names no subscription asked for: %s", _shown(row))
         logger.debug(
             "resource graph: %d account(s) in %d subscription(s), %d request(s)", len(accounts), len(ids), requests
         )

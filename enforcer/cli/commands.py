@@ -17,7 +17,7 @@ from enforcer.core.render import (
     summary_line,
 )
 from enforcer.core.settings import ConfigError, Settings
-from enforcer.core.text import is_guid
+from enforcer.core.text import escape_control, is_guid
 
 TOPIC_KEY_ENV = "ENFORCER_TOPIC_KEY"
 
@@ -100,7 +100,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             print()
         print(summary_line(outcomes))
         for note in summary.notes:
-            print(f"note: {note}")
+            print(f"note: {escape_control(note)}")  # notes can quote Azure's error text
         if not summary.complete:
             print(f"incomplete: the next sweep resumes after {summary.resume_after}")
     if result.store_error is not None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
-from enforcer.core.render import EXIT_FAILED, EXIT_OK
+from enforcer.core.render import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from enforcer.core.settings import Settings
 
 
@@ -24,32 +25,59 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     from enforcer.composition import build_cli_services
     from enforcer.core import coverage
     from enforcer.core.models import utc_now_iso
-    from enforcer.usecases.coverage import CoverageError, gather_coverage
+    from enforcer.core.text import escape_control
+    from enforcer.usecases.coverage import CoverageError, gather_coverage_in_scope
 
+    html_path = Path(args.html) if args.html else None
+    if html_path is not None and not _can_write(html_path):
+        return EXIT_USAGE
     services = build_cli_services(Settings.from_env())
     try:
-        rows = gather_coverage(services)
+        rows, visible = gather_coverage_in_scope(services)
     except CoverageError as error:
-        print(f"coverage failed: {error}", file=sys.stderr)
+        print(f"coverage failed: {escape_control(str(error))}", file=sys.stderr)
         return EXIT_FAILED
     finally:
         services.close()
     generated_at = utc_now_iso()
     if args.json:
-        print(coverage.to_json(rows, generated_at))
+        print(coverage.to_json(rows, generated_at, visible))
     elif args.csv:
         sys.stdout.write(coverage.to_csv(rows))
-    elif args.html:
-        with open(args.html, "w", encoding="utf-8") as handle:
-            handle.write(coverage.to_html(rows, generated_at))
-        print(f"wrote {args.html}")
+    elif html_path is not None:
+        try:
+            html_path.write_text(coverage.to_html(rows, generated_at, visible), encoding="utf-8")
+        except OSError as error:
+            print(
+                f"cannot write {html_path}: {error.strerror}. Fix: choose a writable FILE for --html", file=sys.stderr
+            )
+            return EXIT_FAILED
+        print(f"wrote {html_path}")
     else:
-        s = coverage.summary(rows)
+        s = coverage.summary(rows, visible)
+        if not rows:
+            print(s["note"])
+            return EXIT_OK
         print(
             f"{s['protected']} of {s['accounts']} AI account(s) protected ({s['percent_protected']} %) "
             f"in {s['subscriptions']} subscription(s)"
         )
         for row in coverage.sorted_rows(rows):
             if not row.protected:
-                print(f"  not protected ({row.why_not}): {row.resource_id} {row.detail}".rstrip())
+                # Ids and details come from outside: control characters shown escaped, one account per line.
+                line = f"  not protected ({row.why_not}): {row.resource_id} {row.detail}".rstrip()
+                print(escape_control(line))
     return EXIT_OK
+
+
+def _can_write(path: Path) -> bool:
+    """Create the folder of an --html FILE (e.g. `out/`) before any Azure call; say why not when it cannot be."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(
+            f"cannot create the folder of {path}: {error.strerror}. Fix: choose a writable FILE for --html",
+            file=sys.stderr,
+        )
+        return False
+    return True

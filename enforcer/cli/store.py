@@ -26,9 +26,15 @@ def check_store(services: Services) -> None:
 
 
 def store_failed(error: AuditStoreError, *, as_json: bool, acted: bool) -> int:
-    """One line on stderr naming the cause and the fix; `[]` on stdout for --json; exit 1."""
-    if acted:
-        what = "some changes may have been made; each outcome that could not be recorded is logged at ERROR above"
+    """One line on stderr naming the cause and the fix; `[]` on stdout for --json; exit 1. It says outcomes are
+    logged at ERROR only when they were (the error carries UNRECORDED_NOTE)."""
+    from enforcer.usecases.record import UNRECORDED_NOTE
+
+    if UNRECORDED_NOTE in getattr(error, "__notes__", ()):
+        what = f"some changes may have been made; {UNRECORDED_NOTE} above"
+    elif acted:
+        # Said only when true: no outcome was logged at ERROR, so each one before the failure was recorded.
+        what = "every outcome before the failure was recorded, and nothing after it was started"
     else:
         what = "nothing was changed"
     print(f"the audit store is unavailable ({error}); {what}. {FIX}", file=sys.stderr)

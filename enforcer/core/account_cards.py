@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from enforcer.core.accounts import parse_account_id
 from enforcer.core.models import Outcome, OutcomeKind
-from enforcer.core.text import clip
+from enforcer.core.text import clip, escape_control
 
 _MAX_ERROR_CHARS: Final = 3000
 _MAX_DIGEST_LINE: Final = 300
@@ -30,7 +30,11 @@ def account_portal_link(resource_id: str) -> str:
 
 def account_name(outcome: Outcome) -> str:
     account = parse_account_id(outcome.resource_id or "")
-    return account.name if account is not None else clip(outcome.resource_id or "(unknown account)", 100)
+    # An id that cannot be read as an account id (reported "not readable") is shown whole, its control characters
+    # escaped.
+    return (
+        account.name if account is not None else clip(escape_control(outcome.resource_id or "(unknown account)"), 100)
+    )
 
 
 def _report_only(outcome: Outcome) -> bool:
@@ -62,7 +66,7 @@ def account_card_parts(
     kind = outcome.outcome
     facts = [
         ("AI account", account_name(outcome)),
-        ("Resource ID", clip(outcome.resource_id or "", 300)),
+        ("Resource ID", clip(escape_control(outcome.resource_id or ""), 300)),
         ("Subscription", outcome.subscription_name or outcome.subscription_id),
         ("Outcome", "Reported (not changed)" if _report_only(outcome) and kind.is_change else kind_label),
         ("Defender for AI before", outcome.account_before or "unknown"),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from enforcer.core.models import FieldChange, OutcomeKind
-from enforcer.core.text import is_guid
+from enforcer.core.text import clip, escape_control, is_guid
 
 ENABLED: Final = "Enabled"
 DISABLED: Final = "Disabled"
@@ -25,15 +25,34 @@ STATE_FIELD: Final = "defenderForAISettings.state"
 # What the state is called when the GET found no setting (404): the PUT creates it (201 in the contract).
 ABSENT: Final = "absent"
 ACCOUNT_TYPE: Final = "microsoft.cognitiveservices/accounts"
-# Resource ids are case-insensitive; re.ASCII keeps odd unicode from case-folding into a match.
-_ACCOUNT_ID: Final = re.compile(
-    r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.CognitiveServices/accounts/"
-    r"(?P<name>[^/]+)/?$",
-    re.IGNORECASE | re.ASCII,
-)
-# Names ARM accepts for resource groups and accounts (letters, digits, and a few punctuation marks); anything
-# else in an event is not an account we should address.
-_NAME: Final = re.compile(r"^[A-Za-z0-9_.()\-]{1,90}$")
+# Why an account cannot be protected when its id cannot be read (also the coverage report's reason).
+NOT_READABLE: Final = "not readable"
+# Azure's naming rules (Learn, "Naming rules and restrictions for Azure resources", and the Resource Manager API's
+# own text): a resource group name is 1-90 characters, "alphanumeric characters (Char.IsLetterOrDigit()) and '-',
+# '_', '(', ')' and '.'", not ending in '.'. Char.IsLetterOrDigit is Unicode: letters (Lu Ll Lt Lm Lo) and decimal
+# digits (Nd), which is Python's isalpha() or isdecimal(); so `rg-données` and `rg-日本` are valid groups.
+RESOURCE_GROUP_MAX: Final = 90
+_RESOURCE_GROUP_PUNCTUATION: Final = frozenset("-_.()")
+# An account name: the REST spec's parameter (as shipped in azure-mgmt-cognitiveservices 14.1.0): 2-64 characters,
+# pattern ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ (Learn's template reference says the same, without '_' and '.').
+_ACCOUNT_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{1,63}")
+# The literal segments of an account id; compared ASCII-only, so that no Unicode case-folding (e.g. the Kelvin
+# sign) can make another segment match.
+_ACCOUNT_SEGMENTS: Final = ("subscriptions", None, "resourcegroups", None, "providers", "microsoft.cognitiveservices")
+_MAX_SHOWN_ID: Final = 300
+
+
+def is_resource_group_name(name: str) -> bool:
+    """True when `name` follows Azure's rules for a resource group name (Unicode letters and digits included)."""
+    return (
+        0 < len(name) <= RESOURCE_GROUP_MAX
+        and not name.endswith(".")
+        and all(c.isalpha() or c.isdecimal() or c in _RESOURCE_GROUP_PUNCTUATION for c in name)
+    )
+
+
+def is_account_name(name: str) -> bool:
+    return bool(_ACCOUNT_NAME.fullmatch(name))
 
 
 class AccountProtection(enum.StrEnum):
@@ -69,14 +88,46 @@ class AccountRef:
 
 
 def parse_account_id(resource_id: str) -> AccountRef | None:
-    """The account a resource id names, or None when it is not exactly an account id (e.g. a child resource)."""
-    match = _ACCOUNT_ID.match(resource_id.strip())
-    if match is None:
+    """The account a resource id names, or None when it is not exactly an account id by Azure's rules (a child
+    resource, another type, a subscription that is not a GUID, a name Azure would refuse). OUR READING (no source
+    found): ids from events and Resource Graph carry names as text, not percent-encoded."""
+    parts = resource_id.strip().split("/")
+    if parts[-1:] == [""]:
+        parts.pop()  # one trailing slash
+    if len(parts) != 9 or parts[0] != "" or not (parts[7].isascii() and parts[7].lower() == "accounts"):
         return None
-    sub, rg, name = match.group("sub"), match.group("rg"), match.group("name")
-    if not is_guid(sub) or not _NAME.match(rg) or not _NAME.match(name):
+    for segment, wanted in zip(parts[1:7], _ACCOUNT_SEGMENTS, strict=True):
+        if wanted is not None and not (segment.isascii() and segment.lower() == wanted):
+            return None
+    sub, rg, name = parts[2], parts[4], parts[8]
+    if not is_guid(sub) or not is_resource_group_name(rg) or not is_account_name(name):
         return None
     return AccountRef(sub.lower(), rg, name)
+
+
+@dataclass(frozen=True)
+class UnreadableAccount:
+    """An AI account whose resource id the enforcer cannot read as an account id: reported "not readable" (in the
+    audit log, the digest and the coverage report), never silently dropped."""
+
+    subscription_id: str  # lower-case GUID of the subscription it was listed or named in
+    resource_id: str  # as Azure (or the event) gave it
+    name: str = ""
+
+    @property
+    def shown_id(self) -> str:
+        """The id made safe to show: control characters (newlines, terminal escapes) as `\\n`, `\\x1b`; clipped."""
+        return clip(escape_control(self.resource_id), _MAX_SHOWN_ID)
+
+    @property
+    def error(self) -> str:
+        return (
+            f"{NOT_READABLE}: the AI account id '{self.shown_id}' is not an account id by Azure's naming rules "
+            "(resource group: 1-90 letters, digits, '-', '_', '.', '(', ')', not ending in '.'; account: 2-64 "
+            "ASCII letters, digits, '-', '_', '.'), so its Defender for AI setting was not read or changed. Fix: check "
+            "the account in the portal and enable Defender for AI on it by hand; report the id to the enforcer's "
+            "maintainers."
+        )
 
 
 def exempt_reason(tags: Mapping[str, str] | None, exempt_tag: str) -> str | None:

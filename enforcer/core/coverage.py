@@ -15,11 +15,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Final
 
-from enforcer.core.accounts import ENABLED
+from enforcer.core.accounts import ENABLED, NOT_READABLE
 from enforcer.core.models import STANDARD
 
 # Why an account is not protected (the first that applies, in this order).
-NOT_READABLE: Final = "not readable"
 EXEMPT: Final = "exempt"
 PLAN_OFF: Final = "plan off"
 ACCOUNT_DISABLED: Final = "account disabled"
@@ -83,8 +82,24 @@ class CoverageRow:
         return data
 
 
-def summary(rows: Sequence[CoverageRow]) -> dict[str, Any]:
-    """Counts, percentage protected (of all accounts, one decimal), and the same per subscription."""
+def no_accounts_note(subscriptions_visible: int | None) -> str:
+    """What zero AI accounts means: never "100 % protected"; when the identity may lack read access, say so."""
+    if subscriptions_visible == 0:
+        return (
+            "no AI accounts visible: the identity sees no subscription in scope. It may lack read access: give it "
+            "Reader on the subscriptions or their management group, and check "
+            "ENFORCER_SUBSCRIPTIONS and ENFORCER_EXCLUDE_SUBSCRIPTIONS."
+        )
+    where = "" if subscriptions_visible is None else f" in {subscriptions_visible} subscription(s)"
+    return (
+        f"no AI accounts visible{where}. If you expect some, the identity may lack read access to them: Resource "
+        "Graph lists only what it may read (Reader on the subscriptions or their management group)."
+    )
+
+
+def summary(rows: Sequence[CoverageRow], subscriptions_visible: int | None = None) -> dict[str, Any]:
+    """Counts, percentage protected (of all accounts, one decimal; None when there are none), the same per
+    subscription, and with no accounts a `note` that says so (and when read access may be missing)."""
     by_sub: dict[str, dict[str, Any]] = {}
     for row in rows:
         entry = by_sub.setdefault(
@@ -109,11 +124,11 @@ def summary(rows: Sequence[CoverageRow]) -> dict[str, Any]:
         "subscriptions": len(by_sub),
         "why_not": {reason: sum(1 for r in rows if r.why_not == reason) for reason in REASONS},
         "by_subscription": sorted(by_sub.values(), key=lambda e: (e["percent_protected"], e["subscription_id"])),
-    }
+    } | ({"note": no_accounts_note(subscriptions_visible)} if not rows else {})
 
 
-def _percent(part: int, whole: int) -> float:
-    return round(100.0 * part / whole, 1) if whole else 100.0
+def _percent(part: int, whole: int) -> float | None:
+    return round(100.0 * part / whole, 1) if whole else None
 
 
 def sorted_rows(rows: Sequence[CoverageRow]) -> list[CoverageRow]:
@@ -121,10 +136,14 @@ def sorted_rows(rows: Sequence[CoverageRow]) -> list[CoverageRow]:
     return sorted(rows, key=lambda r: (r.protected, r.subscription_id, r.resource_id.lower()))
 
 
-def to_json(rows: Sequence[CoverageRow], generated_at: str) -> str:
+def to_json(rows: Sequence[CoverageRow], generated_at: str, subscriptions_visible: int | None = None) -> str:
     ordered = sorted_rows(rows)
     return json.dumps(
-        {"generated_at": generated_at, "summary": summary(ordered), "accounts": [r.to_dict() for r in ordered]},
+        {
+            "generated_at": generated_at,
+            "summary": summary(ordered, subscriptions_visible),
+            "accounts": [r.to_dict() for r in ordered],
+        },
         indent=2,
     )
 
@@ -133,9 +152,13 @@ def _components_text(components: dict[str, bool]) -> str:
     return "; ".join(f"{name} {'on' if on else 'off'}" for name, on in components.items())
 
 
+# A cell starting with one of these is a formula to a spreadsheet (OWASP "CSV Injection": = + - @, tab 0x09 and
+# carriage return 0x0D; ASVS 1.2.10 adds NUL); names and tags come from whoever created the account.
+_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r", "\0")
+
+
 def _csv_safe(value: str) -> str:
-    # A cell starting with = + - @ is a formula to a spreadsheet: names come from whoever created the account.
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def to_csv(rows: Sequence[CoverageRow]) -> str:
@@ -211,16 +234,17 @@ def _td(value: object, css: str = "", sort: str | None = None) -> str:
     return f"<td{attrs}>{_e(value)}</td>"
 
 
-def to_html(rows: Sequence[CoverageRow], generated_at: str) -> str:
+def to_html(rows: Sequence[CoverageRow], generated_at: str, subscriptions_visible: int | None = None) -> str:
     """One self-contained page: summary cards with data-summary attributes (read by the browser test), a table by
     subscription, and a sortable table of every account. No external resource: styles and script are inline."""
     ordered = sorted_rows(rows)
-    s = summary(ordered)
+    s = summary(ordered, subscriptions_visible)
+    percent = "n/a" if s["percent_protected"] is None else s["percent_protected"]
     cards = [
         ("accounts", "AI accounts", s["accounts"], ""),
         ("protected", "Protected", s["protected"], "good"),
         ("unprotected", "Not protected", s["unprotected"], "bad" if s["unprotected"] else ""),
-        ("percent_protected", "% protected", s["percent_protected"], ""),
+        ("percent_protected", "% protected", percent, ""),
         ("subscriptions", "Subscriptions", s["subscriptions"], ""),
     ]
     cards += [(f"why_not:{k}", f"Why not: {k}", v, "bad" if v else "") for k, v in s["why_not"].items()]
@@ -283,7 +307,8 @@ def to_html(rows: Sequence[CoverageRow], generated_at: str) -> str:
         "Defender for AI plan is Standard, the account's own Defender for AI setting is Enabled, and it is not "
         "exempt.</div>"
         f'<div class="cards" id="summary">{card_html}</div>'
-        "<h2>By subscription</h2>"
+        + (f'<p class="note" id="note">{_e(s["note"])}</p>' if "note" in s else "")
+        + "<h2>By subscription</h2>"
         '<table class="sortable" id="subscriptions"><thead><tr><th>Subscription</th><th>ID</th><th>Accounts</th>'
         f"<th>Protected</th><th>% protected</th></tr></thead><tbody>{sub_rows}</tbody></table>"
         "<h2>AI accounts</h2>"

@@ -39,6 +39,11 @@ def extension_failure_message(subscription_id: str, failures: list[tuple[str, st
     )
 
 
+class ClaimRefusedError(ValueError):
+    """The audit store answered, but refused this event's claim as invalid input (HTTP 400): the event, not the
+    store, is at fault, so it is answered `rejected` and the rest of its batch goes on."""
+
+
 class ResourceGraphError(RuntimeError):
     """Resource Graph did not answer usefully; the message says why (status and code only, no URLs)."""
 

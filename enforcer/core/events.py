@@ -176,6 +176,10 @@ def _type_name(value: object) -> str:
     return type(value).__name__
 
 
+# Control characters (C0, DEL, C1) and unpaired UTF-16 surrogates: not text an event id may hold.
+_NOT_TEXT: Final = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def _best_effort_str(raw: Mapping[Any, Any], key: str) -> str:
     value = raw.get(key)
     return value if isinstance(value, str) else ""
@@ -228,6 +232,11 @@ def _envelope(raw: object) -> EventEnvelope | EventSkipped:
             return rejected(f"field {key} is empty")
     if len(event_id) > EVENT_ID_MAX_CHARS:
         return rejected(f"field id is longer than {EVENT_ID_MAX_CHARS} characters ({len(event_id)})")
+    if _NOT_TEXT.search(event_id):
+        # No event source makes such an id; it could forge log lines and no store takes it as text.
+        return rejected(
+            f"field id {_show(event_id)} holds control characters or unpaired surrogates: not a valid event id"
+        )
     data = raw.get("data")
     if data is None:
         data = {}
@@ -340,6 +349,10 @@ def _ignored(env: EventEnvelope, naming: _Naming | None, reason: str) -> EventSk
     )
 
 
+# Longer than any resource id Azure makes (a resource group is at most 90 characters, an account 64).
+_MAX_RESOURCE_ID: Final = 1000
+
+
 def _rejected(env: EventEnvelope, reason: str) -> EventSkipped:
     return EventSkipped(OutcomeKind.REJECTED, env.id, env.type, reason)
 
@@ -373,12 +386,19 @@ def _resource_event(env: EventEnvelope, route: Route, naming: _Naming) -> Enforc
 def _account_id(env: EventEnvelope, subscription_id: str) -> str | None:
     """The account resource id from data.resourceUri (else subject), when it is exactly an account of the event's
     subscription. A write to an account's child (e.g. its own defenderForAISettings) has another operationName and
-    never gets here: that is what keeps the enforcer's own PUT from looping."""
-    for text in (env.data.get("resourceUri"), env.subject):
-        if isinstance(text, str):
-            account = parse_account_id(text)
-            if account is not None and account.subscription_id == subscription_id:
+    never gets here: that is what keeps the enforcer's own PUT from looping. When neither field reads as an account
+    id by Azure's rules, the text itself (clipped) is passed on, so the account step records it "not readable"
+    rather than dropping it."""
+    texts = [text for text in (env.data.get("resourceUri"), env.subject) if isinstance(text, str) and text.strip()]
+    readable = False
+    for text in texts:
+        account = parse_account_id(text)
+        if account is not None:
+            readable = True
+            if account.subscription_id == subscription_id:
                 return account.resource_id
+    if texts and not readable:
+        return texts[0][:_MAX_RESOURCE_ID]
     return None
 
 

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Final
 
-from enforcer.core.records import SCHEMA_VERSION
+from enforcer.core.records import SCHEMA_VERSION, table_key
 from enforcer.core.text import clip
 
 OUTBOX_PARTITION: Final = "outbox"
@@ -36,7 +36,7 @@ def outbox_entity(
 ) -> dict[str, Any]:
     return {
         "PartitionKey": OUTBOX_PARTITION,
-        "RowKey": f"{original_time}-{uuid.uuid4().hex[:12]}",
+        "RowKey": table_key(f"{original_time}-{uuid.uuid4().hex[:12]}"),  # an ISO time: kept, so rows sort by it
         "card": json.dumps(card, ensure_ascii=False, separators=(",", ":")),
         "kind": kind,
         "what": clip(what, 200),

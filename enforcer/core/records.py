@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
@@ -61,13 +62,28 @@ _MAX_TEXT: Final = 8000
 # Wiring outcomes are not about the plan either: they have their own index partition (WIRING_PARTITION).
 NOT_A_DECISION: Final = frozenset({OutcomeKind.IGNORED, OutcomeKind.REJECTED}) | WIRING_OUTCOMES
 WIRING_PARTITION: Final = "latest-wiring"
-# Characters the Table service refuses in PartitionKey and RowKey.
-_KEY_FORBIDDEN: Final = str.maketrans({c: "_" for c in "/\\#?\t\n\r"})
+# The Table service's key rules (Learn, "Understanding the Table service data model"): PartitionKey and RowKey may
+# not hold '/', '\\', '#', '?' or the control characters U+0000-U+001F and U+007F-U+009F, and hold at most 1 KiB.
+_KEY_REFUSED: Final = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
+# Well under 1 KiB whatever the service counts (UTF-8 or UTF-16 bytes).
+_MAX_KEY_BYTES: Final = 512
+# A key that stands for a value the rules refuse. A value that itself starts like this is hashed too, so no value
+# can pose as another value's key.
+HASHED_KEY_PREFIX: Final = "~sha256-"
 INVERT_BASE: Final = 10**16  # microseconds since 1970 stay below this until the year 2286
 
 
 def table_key(value: str) -> str:
-    return (value or "-").translate(_KEY_FORBIDDEN)
+    """The one way any value from outside becomes a PartitionKey or RowKey: the value itself when the Table
+    service's rules accept it, else `~sha256-<hex of its UTF-8>`. One-way and collision-free: two different values
+    never share a key (short of a SHA-256 collision), and the same value always gets the same key."""
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate (JSON allows "\ud800"): no store can take it as text
+        size = -1
+    if 0 < size <= _MAX_KEY_BYTES and not _KEY_REFUSED.search(value) and not value.startswith(HASHED_KEY_PREFIX):
+        return value
+    return HASHED_KEY_PREFIX + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _parse_time(iso: str) -> datetime | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from enforcer.core.models import OUTCOME_ORDER, Outcome, OutcomeKind, PricingState, attention_rank
 from enforcer.core.records import AuditRecord
-from enforcer.core.text import clip
+from enforcer.core.text import clip, escape_control
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -47,12 +47,15 @@ def outcomes_table(outcomes: Sequence[Outcome], *, show_state: bool = False) -> 
             detail = ""
         if o.resource_id:  # an AI account's decision: name the account
             detail = f"{o.resource_id}: {detail}" if detail else o.resource_id
+        # Names, reasons and errors come from outside: control characters (newlines, terminal escapes) shown as
+        # `\n`, `\x1b`, so one row stays one line and cannot restyle or clear the terminal.
+        name = clip(escape_control(o.subscription_name or ""), 18)
         lines.append(
-            f"{o.subscription_id:36}  {clip(o.subscription_name or '', 18):18}  {o.outcome.value:16}  {detail}"
+            f"{escape_control(o.subscription_id):36}  {name:18}  {o.outcome.value:16}  {escape_control(detail)}"
         )
         if show_state and (o.before or o.after):
-            lines.append(f"{'':36}  {'':18}  {'':16}  before: {state_text(o.before)}")
-            lines.append(f"{'':36}  {'':18}  {'':16}  after:  {state_text(o.after)}")
+            lines.append(f"{'':36}  {'':18}  {'':16}  before: {escape_control(state_text(o.before))}")
+            lines.append(f"{'':36}  {'':18}  {'':16}  after:  {escape_control(state_text(o.after))}")
     return "\n".join(lines)
 
 
@@ -97,7 +100,13 @@ def render_status(records: Sequence[AuditRecord], as_json: bool) -> str:
     """A text table (or a JSON array) of these records, failures first."""
     ordered = failures_first(records)
     if as_json:
-        return json.dumps([r.to_dict() for r in ordered], indent=2, ensure_ascii=False)
+        data = [r.to_dict() for r in ordered]
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # an unpaired surrogate from the store: \ud800 escapes keep the JSON printable
+            text = json.dumps(data, indent=2)
+        return text
     if not ordered:
         return "No audit records yet."
     header = ("OUTCOME", "SUBSCRIPTION", "ID", "VERIFIED", "LAST CHANGE", "BEFORE -> AFTER", "DETAIL")
@@ -113,11 +122,12 @@ def render_status(records: Sequence[AuditRecord], as_json: bool) -> str:
         )
         for r in ordered
     ]
+    cells = [[escape_control(cell) for cell in row] for row in rows]  # text from the store stays one line
     # Free text goes last, so the other columns stay aligned.
-    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header) - 1)]
+    widths = [max(len(row[i]) for row in (header, *cells)) for i in range(len(header) - 1)]
     lines = [
         "  ".join([*(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])), row[-1]]).rstrip()
-        for row in (header, *rows)
+        for row in (header, *cells)
     ]
     failing = sum(1 for r in ordered if r.outcome in {k.value for k in OutcomeKind if k.is_failure})
     lines += ["", f"{len(ordered)} subscription(s), {failing} failing."]

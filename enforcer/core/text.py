@@ -24,7 +24,9 @@ def is_guid(value: str) -> bool:
 _MARKDOWN_SPECIAL: Final = re.compile(r"([\\`*_~\[\]#><|])")
 # A line that starts like a list item ("- x", "+ x", "1. x") renders as a list.
 _LIST_MARKER: Final = re.compile(r"(?m)^(\s*)(-|\+|\d+(?=[.)]))")
-_CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Control characters, Unicode line separators, and unpaired surrogates (valid in JSON, but no terminal or UTF-8
+# stream can take them: printing one raises).
+_CONTROL: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def escape_markdown(text: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from enforcer.core.claims import Claim
+from enforcer.core.errors import ClaimRefusedError
 from enforcer.core.events import EnforceRequest
 from enforcer.usecases.services import Services
 
@@ -22,6 +23,7 @@ class Admission:
 
     previous: str | None
     claim: Claim | None = None
+    refused: str | None = None  # why the store would not take this event's claim: the event is rejected
 
 
 def admit(services: Services, request: EnforceRequest) -> Admission:
@@ -31,7 +33,10 @@ def admit(services: Services, request: EnforceRequest) -> Admission:
         return Admission(previous)
     claim: Claim | None = None
     if services.claims is not None:
-        claim = services.claims.claim(event_id, sub)
+        try:
+            claim = services.claims.claim(event_id, sub)
+        except ClaimRefusedError as error:
+            return Admission(None, refused=f"event cannot be claimed: {error}")
         if not claim.acquired:
             return Admission(claim.outcome or IN_PROGRESS)
     if services.audit is not None:

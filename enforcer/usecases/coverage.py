@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, runtime_checkable
 
-from enforcer.core.accounts import AccountRef, canonical_state, exempt_reason
+from enforcer.core.accounts import AccountRef, UnreadableAccount, canonical_state, exempt_reason
 from enforcer.core.coverage import CoverageRow
 from enforcer.core.errors import EnforcementError, ResourceGraphError
 from enforcer.core.models import MAX_SUBSCRIPTIONS_PER_QUERY, OutcomeKind, PricingState, SubscriptionInfo
@@ -92,6 +92,12 @@ def _history(services: Services, sub: str) -> dict[str, tuple[str | None, str | 
 
 def gather_coverage(services: Services) -> list[CoverageRow]:
     """One row per AI account in scope. Raises CoverageError when subscriptions or accounts cannot be listed."""
+    return gather_coverage_in_scope(services)[0]
+
+
+def gather_coverage_in_scope(services: Services) -> tuple[list[CoverageRow], int]:
+    """(one row per AI account in scope, subscriptions in scope the identity sees): with no accounts, the second
+    tells "sees no subscription" from "sees subscriptions without accounts". Raises CoverageError as above."""
     settings = services.settings
     if services.account_index is None or services.accounts is None:
         raise CoverageError("no AI account gateway is configured")
@@ -103,7 +109,7 @@ def gather_coverage(services: Services) -> list[CoverageRow]:
         i.subscription_id: i for i in listing.subscriptions if exclusion_by_id(i.subscription_id, settings) is None
     }
     subs = sorted(infos)
-    accounts: list[AccountRef] = []
+    accounts: list[AccountRef | UnreadableAccount] = []
     for start in range(0, len(subs), MAX_SUBSCRIPTIONS_PER_QUERY):
         try:
             found, _requests = services.account_index.accounts(subs[start : start + MAX_SUBSCRIPTIONS_PER_QUERY])
@@ -113,19 +119,21 @@ def gather_coverage(services: Services) -> list[CoverageRow]:
     plans = _plans(services, sorted({a.subscription_id for a in accounts}))
     gateway = services.accounts
 
-    def row(account: AccountRef) -> CoverageRow:
+    def row(account: AccountRef | UnreadableAccount) -> CoverageRow:
         info = infos[account.subscription_id]
-        reason = exclusion_by_metadata(info.tags, info.state, settings) or exempt_reason(
-            account.tags, settings.exempt_tag
-        )
         plan = plans.get(account.subscription_id)
+        reason: str | None = exclusion_by_metadata(info.tags, info.state, settings)
         state: str | None = None
         error: str | None = None
-        try:
-            # No setting resource (404) is not readable-or-not: it is simply not Enabled.
-            state = canonical_state(gateway.get_setting(account.resource_id))
-        except EnforcementError as failure:
-            error = failure.message[:300]
+        if isinstance(account, UnreadableAccount):
+            error = account.error  # reported "not readable", with the id escaped
+        else:
+            reason = reason or exempt_reason(account.tags, settings.exempt_tag)
+            try:
+                # No setting resource (404) is not readable-or-not: it is simply not Enabled.
+                state = canonical_state(gateway.get_setting(account.resource_id))
+            except EnforcementError as failure:
+                error = failure.message[:300]
         return CoverageRow(
             resource_id=account.resource_id,
             account=account.name,
@@ -150,4 +158,4 @@ def gather_coverage(services: Services) -> list[CoverageRow]:
             if verified or changed
             else r
         )
-    return result
+    return result, len(subs)

@@ -54,6 +54,24 @@ def _handle_event(raw: object, route: Route, services: Services) -> Outcome:
         return outcome
 
     admission = claims.admit(services, parsed)  # a claim across instances; raises when the store does not answer
+    if admission.refused is not None:
+        # The store answered and refused this event (not the store's fault): answer `rejected`, act on nothing,
+        # record nothing (the store refused it already), and let the rest of the batch go on. The function returns
+        # normally, so Event Grid does not redeliver it for 24 hours.
+        logger.warning(
+            "event rejected: id=%s subscription=%s reason=%s",
+            escape_control(parsed.event_id[:100]),
+            parsed.subscription_id,
+            escape_control(admission.refused),
+        )
+        return Outcome(
+            subscription_id=parsed.subscription_id,
+            outcome=OutcomeKind.REJECTED,
+            trigger=Trigger("event", parsed.event_id[:200], parsed.event_type[:200]),
+            mode=services.settings.mode,
+            reason=admission.refused,
+            started_at=utc_now_iso(),
+        )
     previous = admission.previous
     if previous is not None:
         logger.info(
@@ -95,7 +113,9 @@ def _handle_event(raw: object, route: Route, services: Services) -> Outcome:
         raise
     claims.settle(services, admission, parsed, outcome.outcome.value)
     # Then the account the event names (its own defenderForAISettings); one record of its own.
-    account_outcome = protect_event_account(services, parsed.resource_id, outcome.trigger)
+    account_outcome = protect_event_account(
+        services, parsed.resource_id, outcome.trigger, subscription_id=parsed.subscription_id
+    )
     if account_outcome is not None:
         if account_outcome.subscription_name is None:
             account_outcome.subscription_name = outcome.subscription_name

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from enforcer.core.accounts import AccountRef
+from enforcer.core.accounts import AccountRef, UnreadableAccount
 from enforcer.core.models import (
     InventoryRows,
     Outcome,
@@ -150,9 +150,10 @@ class AccountGateway(Protocol):
 
 
 class AccountIndex(Protocol):
-    """Azure Resource Graph: the AI accounts of up to 1,000 subscriptions per query; returns (accounts, requests)."""
+    """Azure Resource Graph: the AI accounts of up to 1,000 subscriptions per query; returns (accounts, requests).
+    An account whose id cannot be read is an UnreadableAccount in the list, never left out."""
 
-    def accounts(self, subscription_ids: Sequence[str]) -> tuple[list[AccountRef], int]: ...
+    def accounts(self, subscription_ids: Sequence[str]) -> tuple[list[AccountRef | UnreadableAccount], int]: ...
     def close(self) -> None: ...
 
 

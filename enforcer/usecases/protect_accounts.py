@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 
 from enforcer.core.accounts import (
     ENABLED,
+    NOT_READABLE,
     AccountProtection,
     AccountRef,
+    UnreadableAccount,
     canonical_state,
     decide_account,
     exempt_reason,
@@ -41,6 +43,18 @@ from enforcer.usecases.services import Services
 logger = logging.getLogger(__name__)
 
 
+def _account_outcome(account: AccountRef | UnreadableAccount, trigger: Trigger, settings: Settings) -> Outcome:
+    """An account's outcome before its decision: compliant until shown otherwise."""
+    return Outcome(
+        subscription_id=account.subscription_id,
+        outcome=OutcomeKind.COMPLIANT,
+        trigger=trigger,
+        mode=settings.mode,
+        resource_id=account.resource_id,
+        started_at=utc_now_iso(),
+    )
+
+
 def protect_account(
     services: Services,
     account: AccountRef,
@@ -55,14 +69,7 @@ def protect_account(
     settings = settings or services.settings
     started = time.perf_counter()
     calls: Counter[str] = Counter()
-    outcome = Outcome(
-        subscription_id=account.subscription_id,
-        outcome=OutcomeKind.COMPLIANT,
-        trigger=trigger,
-        mode=settings.mode,
-        resource_id=account.resource_id,
-        started_at=utc_now_iso(),
-    )
+    outcome = _account_outcome(account, trigger, settings)
     try:
         _protect(services, settings, account, outcome, calls, tags_known=tags_known, checked=subscription_checked)
     except EnforcementError as error:
@@ -81,6 +88,18 @@ def protect_account(
     return outcome
 
 
+def _subscription_exclusion(
+    services: Services, settings: Settings, sub: str, outcome: Outcome, calls: Counter[str]
+) -> str | None:
+    """Why the account's subscription is excluded (listed, tagged, disabled), or None; names the subscription."""
+    reason = exclusion_by_id(sub, settings)
+    if reason is None:
+        info = services.enforcer.directory.get(sub, calls)
+        outcome.subscription_name = info.display_name
+        reason = exclusion_by_metadata(info.tags, info.state, settings)
+    return reason
+
+
 def _protect(
     services: Services,
     settings: Settings,
@@ -94,12 +113,7 @@ def _protect(
     gateway = services.accounts
     if gateway is None:
         raise EnforcementError(ErrorKind.UNEXPECTED, "no AI account gateway is configured")
-    sub = account.subscription_id
-    reason = None if checked else exclusion_by_id(sub, settings)
-    if reason is None and not checked:
-        info = services.enforcer.directory.get(sub, calls)
-        outcome.subscription_name = info.display_name
-        reason = exclusion_by_metadata(info.tags, info.state, settings)
+    reason = None if checked else _subscription_exclusion(services, settings, account.subscription_id, outcome, calls)
     if reason is None and tags_known:
         reason = exempt_reason(account.tags, settings.exempt_tag)
     if reason is not None:
@@ -154,14 +168,38 @@ def _protect(
     outcome.outcome = OutcomeKind.REMEDIATED
 
 
-def protect_event_account(services: Services, resource_id: str | None, trigger: Trigger) -> Outcome | None:
-    """The `ai_account_created` event's second step, after the subscription's plan: the account it names."""
+def not_readable(account: UnreadableAccount, trigger: Trigger, settings: Settings) -> Outcome:
+    """An account whose id cannot be read: `failed` (it is not protected and nothing can be done to it), with the
+    id escaped in the error, so it reaches the audit log, the card or digest and the exit code; never dropped."""
+    outcome = _account_outcome(account, trigger, settings)
+    outcome.reason = NOT_READABLE
+    mark_failed(outcome, EnforcementError(ErrorKind.UNEXPECTED, account.error))
+    logger.warning("account=%s outcome=failed: %s", account.shown_id, NOT_READABLE)
+    return outcome
+
+
+def protect_event_account(
+    services: Services, resource_id: str | None, trigger: Trigger, *, subscription_id: str | None = None
+) -> Outcome | None:
+    """The `ai_account_created` event's second step, after the subscription's plan: the account it names (an id
+    that cannot be read is recorded as such, in `subscription_id`, the event's subscription)."""
     if resource_id is None or services.settings.account_protection is AccountProtection.UNMANAGED:
         return None
     account = parse_account_id(resource_id)
-    if account is None:
+    if account is not None:
+        return protect_account(services, account, trigger)
+    if subscription_id is None:
         return None
-    return protect_account(services, account, trigger)
+    unreadable = UnreadableAccount(subscription_id, resource_id)
+    outcome = _account_outcome(unreadable, trigger, services.settings)
+    try:
+        reason = _subscription_exclusion(services, services.settings, subscription_id, outcome, Counter())
+    except EnforcementError:
+        reason = None  # the subscription's own record says why; the account is still reported
+    if reason is not None:  # an excluded subscription's accounts are left alone, readable or not
+        outcome.outcome, outcome.reason = OutcomeKind.EXCLUDED, reason
+        return outcome
+    return not_readable(unreadable, trigger, services.settings)
 
 
 @dataclass
@@ -193,7 +231,7 @@ def account_pass(
         return result
     skip = {OutcomeKind.EXCLUDED, OutcomeKind.IGNORED, OutcomeKind.REJECTED}
     subs = list(dict.fromkeys(o.subscription_id for o in subscription_outcomes if o.outcome not in skip))
-    accounts: list[AccountRef] = []
+    accounts: list[AccountRef | UnreadableAccount] = []
     for start in range(0, len(subs), MAX_SUBSCRIPTIONS_PER_QUERY):
         batch = subs[start : start + MAX_SUBSCRIPTIONS_PER_QUERY]
         try:
@@ -207,7 +245,9 @@ def account_pass(
     if not accounts:
         return result
 
-    def one(account: AccountRef) -> Outcome | None:
+    def one(account: AccountRef | UnreadableAccount) -> Outcome | None:
+        if isinstance(account, UnreadableAccount):
+            return not_readable(account, trigger, settings)
         if deadline is not None and clock() >= deadline:
             return None
         return protect_account(

@@ -19,6 +19,9 @@ from enforcer.usecases.services import Services
 
 logger = logging.getLogger(__name__)
 
+# Added to an audit-store error after which outcomes were logged at ERROR because they could not be recorded.
+UNRECORDED_NOTE = "each outcome that could not be recorded is logged at ERROR"
+
 
 def new_run_id(kind: str) -> str:
     return f"{kind}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{uuid.uuid4().hex[:8]}"
@@ -30,10 +33,11 @@ def record_outcomes(services: Services, outcomes: Sequence[Outcome]) -> None:
         return
     try:
         services.audit.record_outcomes(outcomes)
-    except Exception:
+    except Exception as error:
         # The invocation fails and is retried, but what was already done must not vanish: keep it in the logs.
         for o in outcomes:
             logger.error("audit write failed; outcome kept in the log: %s", json.dumps(o.to_dict()))
+        error.add_note(UNRECORDED_NOTE)  # so a message about this error can say so truthfully
         raise
 
 

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
+from urllib.parse import unquote
 
 from localdev.emulator.state import arm_timestamp
 
@@ -246,7 +247,9 @@ class AccountStore:
         pattern = next(p for m, p, k in ROUTES if k == kind and m == method)
         match = pattern.match(path)
         assert match is not None  # the server resolved the route with this pattern
-        groups = match.groupdict()
+        # Path segments arrive percent-encoded (the SDK quotes a resource group such as `rg-données`); ARM names
+        # the resource by the decoded text.
+        groups = {k: unquote(v) for k, v in match.groupdict().items() if v is not None}
         if kind == "cognitive.accounts.list":
             if forbidden == "all":
                 raise _forbidden("Microsoft.CognitiveServices/accounts/read", path)

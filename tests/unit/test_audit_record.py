@@ -6,12 +6,14 @@ import pytest
 
 from enforcer.core.models import Mode, OutcomeKind, RunSummary, Trigger
 from enforcer.core.records import (
+    HASHED_KEY_PREFIX,
     MAX_BATCH_OPERATIONS,
     AuditRecord,
     batches,
     newest_first_key,
     run_entity,
     run_from_entity,
+    table_key,
 )
 from tests.audit.builders import make_outcome, sub_id
 
@@ -47,11 +49,12 @@ def test_same_outcome_gives_same_row_and_other_trigger_another() -> None:
     assert AuditRecord.from_outcome(first).RowKey != AuditRecord.from_outcome(other_event).RowKey
 
 
-def test_keys_lose_characters_the_table_service_refuses() -> None:
+def test_keys_the_table_service_refuses_are_hashed_not_rewritten() -> None:
     record = AuditRecord.from_outcome(make_outcome(OutcomeKind.REJECTED, subscription_id="a/b#c?d\\e"))
-    assert record.PartitionKey == "a_b_c_d_e"
+    assert record.PartitionKey == table_key("a/b#c?d\\e") != table_key("a_b_c_d_e")
+    assert record.PartitionKey.startswith(HASHED_KEY_PREFIX)
     empty = AuditRecord.from_outcome(make_outcome(OutcomeKind.REJECTED, subscription_id=""))
-    assert empty.PartitionKey == "-"
+    assert empty.PartitionKey == table_key("") != table_key("-")
 
 
 def test_subscription_ids_are_stored_lowercase() -> None:

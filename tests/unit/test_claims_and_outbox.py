@@ -6,16 +6,18 @@ from datetime import UTC, datetime, timedelta
 
 from enforcer.core.claims import claim_entity, claim_row_key, done_entity, is_expired
 from enforcer.core.outbox import late_card, outbox_entity, pending_from_entity
+from enforcer.core.records import HASHED_KEY_PREFIX, table_key
 
 SUB = "5f2c9a1e-3b7d-4c6a-9e8f-1a2b3c4d5e6f"
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
 def test_a_claim_is_keyed_by_subscription_and_event_id_with_table_safe_characters():
-    assert claim_row_key("evt/1#?", SUB.upper()) == f"{SUB}|evt_1__"
+    assert claim_row_key("evt/1#?", SUB.upper()) == table_key(f"{SUB}|evt/1#?") != claim_row_key("evt_1__", SUB)
+    assert claim_row_key("evt-1", SUB.upper()) == f"{SUB}|evt-1"
     assert claim_row_key("e", SUB) != claim_row_key("e", "00000000-0000-4000-8000-000000000000")
     long_key = claim_row_key("x" * 5000, SUB)
-    assert len(long_key) < 200 and long_key.startswith(f"{SUB}|sha256-")
+    assert len(long_key) < 200 and long_key.startswith(HASHED_KEY_PREFIX)
 
 
 def test_a_claim_expires_after_its_lease_unless_done():
