@@ -11,6 +11,7 @@ from enforcer.adapters.arm import ArmGateway, RetrySettings
 from enforcer.adapters.redact import install_redaction
 from enforcer.core.settings import ConfigError, Settings
 from enforcer.core.wiring import WiringMode
+from enforcer.usecases.doctor import DoctorProbe, TableProbes
 from enforcer.usecases.enforce import Enforcer
 from enforcer.usecases.ports import (
     AuditLog,
@@ -147,3 +148,16 @@ def build_app_services(settings: Settings) -> Services:
     services = build_services(settings, audit=audit, notifier=notifier)
     services.metrics = metrics_from_env()
     return services
+
+
+def build_doctor(settings: Settings) -> tuple[Services, DoctorProbe, TableProbes | None]:
+    """doctor's services and its own reads (adapters/doctor.py). No telemetry is configured: doctor reports the
+    Application Insights connection, it does not send to it."""
+    from enforcer.adapters.audit_store import AuditStore
+    from enforcer.adapters.doctor import TableProber, TenantProbe
+
+    audit, notifier = _audit_and_notifier(settings)
+    services = build_services(settings, audit=audit, notifier=notifier)
+    assert isinstance(services.arm, ArmGateway)  # built just above from the settings
+    tables = TableProber(audit.tables) if isinstance(audit, AuditStore) else None
+    return services, TenantProbe(services.arm), tables

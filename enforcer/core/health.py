@@ -52,6 +52,11 @@ def schedule_interval(schedule: str) -> timedelta:
     The day, month and day-of-week fields must be `*`: a sweep that runs only on some days has no steady
     interval, and health would have to guess. Raises ValueError for what it cannot read.
     """
+    return timedelta(seconds=max(schedule_gaps(schedule)))
+
+
+def schedule_gaps(schedule: str) -> list[int]:
+    """Seconds between consecutive runs of the schedule over one day (as `schedule_interval` reads it)."""
     fields_ = schedule.split()
     if len(fields_) != 6:
         raise ValueError(f"{schedule!r} is not a six-field NCRONTAB expression ({{second}} {{minute}} {{hour}} ...)")
@@ -61,7 +66,7 @@ def schedule_interval(schedule: str) -> timedelta:
     firings = sorted(h * 3600 + m * 60 + s for h in hours for m in minutes for s in seconds)
     gaps = [b - a for a, b in itertools.pairwise(firings)]
     gaps.append(firings[0] + 86400 - firings[-1])  # from the last run of a day to the first of the next
-    return timedelta(seconds=max(gaps))
+    return gaps
 
 
 def parse_time(iso: str) -> datetime | None:
