@@ -8,6 +8,7 @@ Exit codes: 0 nothing failed (warnings allowed), 1 a check failed, 2 usage or co
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -78,7 +79,14 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from enforcer.composition import build_doctor
     from enforcer.usecases.doctor import DoctorInputs, run_doctor
 
-    services, probe, tables = build_doctor(settings)
+    teams_form_problem = _teams_form_problem(settings.teams_webhook_url)
+    if teams_form_problem is not None:
+        # Reported by the teams check; no notifier is built for a URL of the wrong form.
+        settings = dataclasses.replace(settings, teams_webhook_url=None)
+    try:
+        services, probe, tables = build_doctor(settings)
+    except ConfigError as error:
+        return _usage(f"configuration error: {error}", args.json)
     inputs = DoctorInputs(
         subscription=subscription,
         management_group=(args.management_group or os.environ.get(MANAGEMENT_GROUP_SETTING, "")).strip() or None,
@@ -86,7 +94,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         app_insights_connection=os.environ.get("APPLICATIONINSIGHTS_CONNECTION_STRING", ""),
         function_timeout_seconds=_function_timeout(),
         schedule=sweep_schedule(),
-        teams_form_problem=_teams_form_problem(settings.teams_webhook_url),
+        teams_form_problem=teams_form_problem,
         send_test_card=args.send_test_card,
     )
     try:

@@ -174,7 +174,7 @@ def _wiring_check(services: Services, inputs: DoctorInputs, sample: str | None) 
 
 
 def _teams_check(services: Services, inputs: DoctorInputs) -> Check:
-    configured = bool(services.settings.teams_webhook_url)
+    configured = bool(services.settings.teams_webhook_url) or inputs.teams_form_problem is not None
     sent: str | None = None
     if configured and inputs.teams_form_problem is None and inputs.send_test_card:
         notifier: object = services.notifier  # any notifier that can post a card (CardPoster)
