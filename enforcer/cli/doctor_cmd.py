@@ -84,9 +84,11 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         # Reported by the teams check; no notifier is built for a URL of the wrong form.
         settings = dataclasses.replace(settings, teams_webhook_url=None)
     try:
-        services, probe, tables = build_doctor(settings)
+        services = build_doctor(settings)
     except ConfigError as error:
         return _usage(f"configuration error: {error}", args.json)
+    probe = services.doctor_probe
+    assert probe is not None  # build_doctor attaches it
     inputs = DoctorInputs(
         subscription=subscription,
         management_group=(args.management_group or os.environ.get(MANAGEMENT_GROUP_SETTING, "")).strip() or None,
@@ -98,9 +100,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         send_test_card=args.send_test_card,
     )
     try:
-        report = run_doctor(services, probe, tables, inputs)
+        report = run_doctor(services, probe, services.table_probes, inputs)
     finally:
-        probe.close()
         services.close()
     print(report.to_json() if args.json else report.table())
     return report.exit_code

@@ -275,16 +275,11 @@ def catalogue_gaps(offered: Sequence[str], desired: DesiredState) -> list[Catalo
 
 
 def without_gaps(desired: DesiredState, gaps: Sequence[CatalogueGap]) -> DesiredState:
-    """The desired state with each component whose name the plan does not offer left unmanaged: a PUT naming it
-    would fail (or be ignored) on every subscription, so the sweep leaves it alone and says so once a day."""
+    """The desired state without the components whose extension name the plan does not offer. Not merely
+    unmanaged: the decision lists every configured component in a PUT, and a PUT naming an extension the plan
+    lacks fails (or is ignored) on every subscription. So the sweep leaves them out and says so once a day."""
     missing = {g.component for g in gaps}
-    return dataclasses.replace(
-        desired,
-        components=tuple(
-            dataclasses.replace(c, setting=ComponentSetting.UNMANAGED) if c.key in missing else c
-            for c in desired.components
-        ),
-    )
+    return dataclasses.replace(desired, components=tuple(c for c in desired.components if c.key not in missing))
 
 
 def catalogue_check(

@@ -23,15 +23,14 @@ from enforcer.core.doctor import (
     CatalogueDay,
     Check,
     GraphSample,
-    Permission,
     Report,
     ScopePermissions,
-    TableProbe,
 )
-from enforcer.core.models import Mode, RunSummary, utc_now_iso
+from enforcer.core.models import Mode, PricingState, RunSummary, utc_now_iso
 from enforcer.core.scope import exclusion_by_id
 from enforcer.core.settings import Settings
 from enforcer.core.wiring import WiringMode, resources_topic
+from enforcer.usecases.ports import DoctorProbe, TableProbes
 from enforcer.usecases.services import Services
 
 logger = logging.getLogger(__name__)
@@ -41,20 +40,6 @@ MAX_CATALOGUE_READS: Final = 10
 CATALOGUE_MARKER: Final = "doctor-catalogue"
 CATALOGUE_KIND: Final = "catalogue"
 DOCTOR_KIND: Final = "doctor"
-
-
-class DoctorProbe(Protocol):
-    """The tenant reads only doctor makes (adapters/doctor.py)."""
-
-    def token_claims(self) -> Mapping[str, Any] | None: ...
-    def permissions(self, scope: str) -> tuple[Permission, ...]: ...
-    def graph_samples(self, subscription_ids: list[str] | None) -> list[GraphSample]: ...
-    def close(self) -> None: ...
-
-
-class TableProbes(Protocol):
-    def probe(self, table: str) -> TableProbe: ...
-    def close(self) -> None: ...
 
 
 @runtime_checkable
@@ -100,8 +85,16 @@ def sample_subscriptions(services: Services, first: str | None, limit: int = MAX
     return in_scope[:limit]
 
 
-def read_catalogue(services: Services, candidates: Sequence[str]) -> tuple[str | None, tuple[str, ...] | None]:
-    """(subscription, offered extension names) from the first candidate whose AI plan is Standard."""
+def read_catalogue(
+    services: Services, candidates: Sequence[str], known: Mapping[str, PricingState | None] | None = None
+) -> tuple[str | None, tuple[str, ...] | None]:
+    """(subscription, offered extension names) from the first candidate whose AI plan is Standard. `known`:
+    pricings already read (the sweep's Resource Graph rows); a Standard one there costs no call. Our reading:
+    Resource Graph's `properties.extensions` lists what a GET lists (it indexes the same resource)."""
+    for sub in candidates:
+        state = (known or {}).get(sub)
+        if state is not None and state.tier.lower() == "standard":
+            return sub, tuple(e.name for e in state.extensions)
     for sub in candidates:
         state = services.arm.get_pricing(sub)
         if state.tier.lower() == "standard":
@@ -204,7 +197,7 @@ def run_doctor(
         identity,
         _permissions_check(services, probe, sample, inputs.management_group),
         _catalogue_check(services, candidates),
-        _graph_check(settings, probe, candidates[:1]),
+        _graph_check(settings, probe, candidates),
         _wiring_check(services, inputs, sample),
         _tables_check(settings, tables),
         _teams_check(services, inputs),
@@ -231,34 +224,36 @@ def daily_catalogue(
     candidates: Sequence[str],
     now: datetime,
     *,
-    probe: DoctorProbe | None = None,
-    tables: TableProbes | None = None,
+    known: Mapping[str, PricingState | None] | None = None,
     record: bool = True,
 ) -> DailyCatalogue:
     """Today's catalogue: read once a day (the marker in the runs table, or this process's memory without a
     store), reported once (one run record, one card) when a configured name is not offered, then applied to
     every sweep of the day by leaving that component unmanaged.
 
-    With `probe` and `tables`, the first sweep of the day also runs doctor's other cheap checks (Resource
-    Graph, tables) and records the three results as a `doctor` run, which `health` shows."""
+    With the services' doctor probes (the function app has them), the first sweep of the day also runs
+    doctor's other cheap checks (Resource Graph, tables) and records the three results as a `doctor` run,
+    which `health` shows. `record=False` (a dry run) decides with the catalogue but records, remembers and
+    posts nothing."""
     settings = services.settings
     today = doctor.utc_day(now)
-    known = _remembered(services)
-    if known is not None and known.day == today:
-        return _apply(settings, known, ())
+    remembered = _remembered(services)
+    if remembered is not None and remembered.day == today:
+        return _apply(settings, remembered, ())
     try:
-        sub, offered = read_catalogue(services, candidates)
+        sub, offered = read_catalogue(services, candidates, known)
     except Exception as error:
         logger.warning("catalogue: cannot read the AI plan's extensions: %s", _why(error))
         return DailyCatalogue(settings, None, (f"catalogue not read ({_why(error)}); the next sweep tries again",))
     day = CatalogueDay(today, sub, offered, tuple(doctor.catalogue_gaps(offered, settings.desired)) if offered else ())
+    if not record:  # a dry run: decide with what it learned, leave the day's reporting to the real sweep
+        return _apply(settings, day, ())
     _remember(services, day)
-    notes = [gap.message for gap in day.gaps]
-    if day.gaps and record:
+    if day.gaps:
         _report_gaps(services, day, now)
-    if record and probe is not None:
-        _record_cheap_checks(services, day, probe, tables, candidates)
-    return _apply(settings, day, tuple(notes))
+    if services.doctor_probe is not None:
+        _record_cheap_checks(services, day, services.doctor_probe, services.table_probes, candidates)
+    return _apply(settings, day, tuple(gap.message for gap in day.gaps))
 
 
 def _apply(settings: Settings, day: CatalogueDay, notes: tuple[str, ...]) -> DailyCatalogue:
@@ -298,7 +293,7 @@ def _report_gaps(services: Services, day: CatalogueDay, now: datetime) -> None:
         run_id=f"catalogue-{day.day}",
         kind=CATALOGUE_KIND,
         mode=services.settings.mode,
-        started_at=now.isoformat(),
+        started_at=utc_now_iso(),
         counts={"catalogue_gap": len(day.gaps)},
         notes=[gap.message for gap in day.gaps],
         complete=False,
@@ -324,7 +319,7 @@ def _record_cheap_checks(
     settings = services.settings
     checks = (
         doctor.catalogue_check(day.subscription_id, day.offered, settings.desired),
-        _graph_check(settings, probe, list(candidates)[:1]),
+        _graph_check(settings, probe, candidates),
         _tables_check(settings, tables),
     )
     report = Report(checks, generated_at=utc_now_iso())
