@@ -3,14 +3,17 @@ under another name than the configured one, the day gets one record and one card
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from enforcer.adapters.arm import ArmGateway
 from enforcer.adapters.audit_store import AuditStore
 from enforcer.adapters.doctor import TableProber, TenantProbe
 from enforcer.core.doctor import CatalogueDay
+from enforcer.core.health import render_health
 from enforcer.core.models import OutcomeKind
 from enforcer.usecases.doctor import CATALOGUE_KIND, CATALOGUE_MARKER, DOCTOR_KIND
+from enforcer.usecases.health import check_health, utc_now
 from enforcer.usecases.sweep import sweep
 from localdev.azurite import AzuriteProcess
 from localdev.emulator import Emulator
@@ -86,6 +89,12 @@ def test_a_name_not_offered_gives_one_card_and_one_record_per_day_not_one_per_su
         daily = audit_store.latest_run(DOCTOR_KIND)
         assert daily is not None
         assert daily.notes[0] == "fail (extension catalogue=fail)"
+        # `health` shows it, with its age, as a warning (the sweep still runs: not unhealthy by itself).
+        health = check_health(audit_store, now=utc_now(), max_age=timedelta(hours=1))
+        assert health.last_doctor is not None and health.last_doctor["summary"] == "fail (extension catalogue=fail)"
+        assert 0 <= health.last_doctor["age_seconds"] < 600
+        assert "daily doctor checks: fail (extension catalogue=fail)" in render_health(health, as_json=False)
+        assert any("the daily doctor checks failed" in w for w in health.warnings)
         # Every subscription is on, with the components the plan offers; model security left as Azure chose.
         for sub in subs:
             props = emulator.pricing(sub)["properties"]
