@@ -79,9 +79,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from enforcer.composition import build_doctor
     from enforcer.usecases.doctor import DoctorInputs, run_doctor
 
-    teams_form_problem = _teams_form_problem(settings.teams_webhook_url)
-    if teams_form_problem is not None:
-        # Reported by the teams check; no notifier is built for a URL of the wrong form.
+    teams_reference = (settings.teams_webhook_url or "").startswith("@Microsoft.KeyVault(")
+    teams_form_problem = None if teams_reference else _teams_form_problem(settings.teams_webhook_url)
+    if teams_form_problem is not None or teams_reference:
+        # Reported by the teams check; no notifier is built for a URL of the wrong form or one held in Key Vault.
         settings = dataclasses.replace(settings, teams_webhook_url=None)
     try:
         services = build_doctor(settings)
@@ -97,6 +98,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         function_timeout_seconds=_function_timeout(),
         schedule=sweep_schedule(),
         teams_form_problem=teams_form_problem,
+        teams_key_vault_reference=teams_reference,
         send_test_card=args.send_test_card,
     )
     try:

@@ -60,6 +60,8 @@ class DoctorInputs:
     function_timeout_seconds: int | None = None
     schedule: str = "0 */5 * * * *"
     teams_form_problem: str | None = None
+    # ENFORCER_TEAMS_WEBHOOK_URL is a Key Vault reference (as the deployment sets it): only the app resolves it.
+    teams_key_vault_reference: bool = False
     send_test_card: bool = False
 
 
@@ -167,6 +169,13 @@ def _wiring_check(services: Services, inputs: DoctorInputs, sample: str | None) 
 
 
 def _teams_check(services: Services, inputs: DoctorInputs) -> Check:
+    if inputs.teams_key_vault_reference:
+        return Check(
+            "teams",
+            doctor.Status.WARN,
+            ("ENFORCER_TEAMS_WEBHOOK_URL is a Key Vault reference: the app resolves it, doctor here cannot",),
+            "set ENFORCER_TEAMS_WEBHOOK_URL to the URL itself and run doctor --send-test-card to post a test card",
+        )
     configured = bool(services.settings.teams_webhook_url) or inputs.teams_form_problem is not None
     sent: str | None = None
     if configured and inputs.teams_form_problem is None and inputs.send_test_card:
