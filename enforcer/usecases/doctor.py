@@ -28,7 +28,7 @@ from enforcer.core.doctor import (
 )
 from enforcer.core.models import Mode, PricingState, RunSummary, utc_now_iso
 from enforcer.core.scope import exclusion_by_id
-from enforcer.core.settings import Settings
+from enforcer.core.settings import SETTINGS, Settings
 from enforcer.core.wiring import WiringMode, resources_topic
 from enforcer.usecases.ports import DoctorProbe, TableProbes
 from enforcer.usecases.services import Services
@@ -40,6 +40,7 @@ MAX_CATALOGUE_READS: Final = 10
 CATALOGUE_MARKER: Final = "doctor-catalogue"
 CATALOGUE_KIND: Final = "catalogue"
 DOCTOR_KIND: Final = "doctor"
+_DEFAULT_SCHEDULE: Final = next(s.default for s in SETTINGS if s.name == "ENFORCER_SWEEP_SCHEDULE")
 
 
 @runtime_checkable
@@ -58,7 +59,7 @@ class DoctorInputs:
     raw_delivery_key: str = ""
     app_insights_connection: str = ""
     function_timeout_seconds: int | None = None
-    schedule: str = "0 */5 * * * *"
+    schedule: str = _DEFAULT_SCHEDULE
     teams_form_problem: str | None = None
     # ENFORCER_TEAMS_WEBHOOK_URL is a Key Vault reference (as the deployment sets it): only the app resolves it.
     teams_key_vault_reference: bool = False

@@ -143,10 +143,11 @@ def test_a_conflict_marker_fails_the_check(tmp_path: Path) -> None:
     assert _check(scratch).returncode == 0
     readme = scratch / "README.md"
     ours, theirs = "<" * 7 + " HEAD", ">" * 7 + " reliability-12b"
-    readme.write_text(readme.read_text() + f"\n{ours}\nours\n{'=' * 7}\ntheirs\n{theirs}\n")
+    text = readme.read_text()
+    readme.write_text(text + f"\n{ours}\nours\n{'=' * 7}\ntheirs\n{theirs}\n")
     result = _check(scratch)
     assert result.returncode == 1
-    assert f"README.md:{len(README_TEXT.splitlines()) + 2}:{ours}" in result.stdout
+    assert f"README.md:{len(text.splitlines()) + 2}:{ours}" in result.stdout
     assert "resolve the conflict" in result.stderr
 
 
