@@ -24,8 +24,10 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Lint, format, types, and the architecture's import contracts (pyproject.toml [tool.importlinter]).
+# No merge-conflict markers in tracked files; lint, format, types, and the architecture's import contracts
+# (pyproject.toml [tool.importlinter]).
 check: $(PY_STAMP)
+	sh scripts/check-conflict-markers.sh
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -144,6 +144,26 @@ def build_app_services(settings: Settings) -> Services:
             "string): every decision is recorded in the audit log before anything else happens"
         )
     audit, notifier = _audit_and_notifier(settings)
-    services = build_services(settings, audit=audit, notifier=notifier)
+    services = _attach_doctor(build_services(settings, audit=audit, notifier=notifier))
     services.metrics = metrics_from_env()
     return services
+
+
+def _attach_doctor(services: Services) -> Services:
+    """doctor's reads (adapters/doctor.py) on the services' ARM gateway and audit store connection: for the
+    `doctor` command, and for the sweep's daily cheap checks."""
+    from enforcer.adapters.audit_store import AuditStore
+    from enforcer.adapters.doctor import TableProber, TenantProbe
+
+    if isinstance(services.arm, ArmGateway):
+        services.doctor_probe = TenantProbe(services.arm)
+    if isinstance(services.audit, AuditStore):
+        services.table_probes = TableProber(services.audit.tables)
+    return services
+
+
+def build_doctor(settings: Settings) -> Services:
+    """doctor's services. No telemetry is configured: doctor reports the Application Insights connection, it
+    does not send to it."""
+    audit, notifier = _audit_and_notifier(settings)
+    return _attach_doctor(build_services(settings, audit=audit, notifier=notifier))

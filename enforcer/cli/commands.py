@@ -35,6 +35,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     coverage_cmd.register(commands)
 
+    from enforcer.cli import doctor_cmd
+
+    doctor_cmd.register(commands)
+
 
 def _register_sweep(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """`sweep`: the drift sweep from a terminal (enforcer/sweep.py)."""

@@ -35,7 +35,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     health.set_defaults(func=cmd_health)
 
 
-def _schedule() -> str:
+def sweep_schedule() -> str:
     # The timer binding reads this setting, not Settings: read it the same way, with the same default.
     default = next(s.default for s in SETTINGS if s.name == SCHEDULE_SETTING)
     return os.environ.get(SCHEDULE_SETTING, "").strip() or default
@@ -60,7 +60,7 @@ def cmd_health(args: argparse.Namespace) -> int:
         print("--max-age must be a positive number of minutes", file=sys.stderr)
         return EXIT_USAGE
     try:
-        max_age = max_sweep_age(_schedule(), timedelta(minutes=args.max_age) if args.max_age else None)
+        max_age = max_sweep_age(sweep_schedule(), timedelta(minutes=args.max_age) if args.max_age else None)
     except ValueError as error:
         raise ConfigError(f"{SCHEDULE_SETTING}: {error}; pass --max-age MINUTES instead") from None
     store = AuditStore.from_settings(Settings.from_env())

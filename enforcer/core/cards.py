@@ -327,3 +327,13 @@ def fit_card(card: dict[str, Any]) -> dict[str, Any]:
         if message_size(trimmed) <= MESSAGE_BUDGET_BYTES:
             break
     return dict(trimmed)
+
+
+def notice_card(title: str, lines: Sequence[str], facts: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+    """A card that is not about one decision (doctor's test card, the daily catalogue notice). `lines` and
+    `facts` are escaped here: they may hold names Azure returned."""
+    body = [_text(md(title), weight="Bolder", size="Medium")]
+    body += [_text(md(line)) for line in lines]
+    if facts:
+        body.append(_facts([(md(t), md(v)) for t, v in facts]))
+    return fit_card(_card(body, []))

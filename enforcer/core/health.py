@@ -52,6 +52,11 @@ def schedule_interval(schedule: str) -> timedelta:
     The day, month and day-of-week fields must be `*`: a sweep that runs only on some days has no steady
     interval, and health would have to guess. Raises ValueError for what it cannot read.
     """
+    return timedelta(seconds=max(schedule_gaps(schedule)))
+
+
+def schedule_gaps(schedule: str) -> list[int]:
+    """Seconds between consecutive runs of the schedule over one day (as `schedule_interval` reads it)."""
     fields_ = schedule.split()
     if len(fields_) != 6:
         raise ValueError(f"{schedule!r} is not a six-field NCRONTAB expression ({{second}} {{minute}} {{hour}} ...)")
@@ -61,7 +66,7 @@ def schedule_interval(schedule: str) -> timedelta:
     firings = sorted(h * 3600 + m * 60 + s for h in hours for m in minutes for s in seconds)
     gaps = [b - a for a, b in itertools.pairwise(firings)]
     gaps.append(firings[0] + 86400 - firings[-1])  # from the last run of a day to the first of the next
-    return timedelta(seconds=max(gaps))
+    return gaps
 
 
 def parse_time(iso: str) -> datetime | None:
@@ -90,6 +95,7 @@ class HealthInput:
     last_event: RunSummary | None = None
     outbox: OutboxDepth | None = None
     schema_version: str | None = None
+    last_doctor: RunSummary | None = None  # the daily cheap checks (usecases/doctor.py)
 
 
 @dataclass(frozen=True)
@@ -110,6 +116,7 @@ class Health:
     schema_version: str | None = None
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    last_doctor: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +130,7 @@ class Health:
             "schema_version": self.schema_version,
             "problems": [{"what": p.what, "todo": p.todo} for p in self.problems],
             "warnings": list(self.warnings),
+            "last_doctor": self.last_doctor,
         }
 
 
@@ -230,8 +238,28 @@ def assess(facts: HealthInput, *, now: datetime, max_sweep_age: timedelta) -> He
                     "check ENFORCER_TEAMS_WEBHOOK_URL (the Workflows flow may be off or its URL rotated)",
                 )
             )
+    health.last_doctor = _doctor_brief(facts.last_doctor, now)
+    if health.last_doctor is not None and health.last_doctor["status"] == "fail":
+        health.warnings.append(
+            f"the daily doctor checks failed: {health.last_doctor['summary']}; run `python -m enforcer doctor`"
+        )
     health.healthy = not health.problems
     return health
+
+
+def _doctor_brief(summary: RunSummary | None, now: datetime) -> dict[str, Any] | None:
+    """The last daily doctor result: its one-line summary (`fail (extension catalogue=fail)`) and its age.
+    A failed check warns; it does not make the enforcer unhealthy (the sweep still runs)."""
+    if summary is None:
+        return None
+    started = parse_time(summary.started_at)
+    line = summary.notes[0] if summary.notes else ""
+    return {
+        "status": line.split(" ", 1)[0] or "unknown",
+        "summary": line,
+        "checked_at": summary.started_at,
+        "age_seconds": (now - started).total_seconds() if started is not None else None,
+    }
 
 
 def render_health(health: Health, *, as_json: bool) -> str:
@@ -257,6 +285,12 @@ def render_health(health: Health, *, as_json: bool) -> str:
         else f"outbox: {health.outbox['pending']} card(s) pending, oldest since {health.outbox['oldest_enqueued_at']}"
     )
     lines.append(f"schema version: {health.schema_version or 'not recorded'}")
+    if health.last_doctor is not None:
+        age = health.last_doctor["age_seconds"]
+        lines.append(
+            f"daily doctor checks: {health.last_doctor['summary']}"
+            + (f", {_minutes(age)} ago" if age is not None else "")
+        )
     for problem in health.problems:
         lines.append(f"problem: {problem.what}")
         lines.append(f"  what to do: {problem.todo}")

@@ -100,5 +100,6 @@ def check_health(
         last_event=audit.latest_run("event"),
         outbox=outbox,
         schema_version=str(schema) if schema is not None else None,
+        last_doctor=audit.latest_run("doctor"),
     )
     return assess(facts, now=now, max_sweep_age=max_age)

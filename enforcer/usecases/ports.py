@@ -7,9 +7,10 @@ any object with these methods, but adapters are tested against the emulator and 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from enforcer.core.accounts import AccountRef, UnreadableAccount
+from enforcer.core.doctor import GraphSample, Permission, TableProbe
 from enforcer.core.models import (
     InventoryRows,
     Outcome,
@@ -164,3 +165,19 @@ class EventClaims(Protocol):
     def complete(self, claim: Claim, outcome: str) -> None: ...
     def release(self, claim: Claim) -> None: ...
     def purge(self, older_than_iso: str, *, deadline: float | None = None) -> int: ...
+
+
+class DoctorProbe(Protocol):
+    """The tenant reads only `doctor` makes (adapters/doctor.py; checks in core/doctor.py)."""
+
+    def token_claims(self) -> Mapping[str, Any] | None: ...
+    def permissions(self, scope: str) -> tuple[Permission, ...]: ...
+    def graph_samples(self, subscription_ids: list[str] | None) -> list[GraphSample]: ...
+    def close(self) -> None: ...
+
+
+class TableProbes(Protocol):
+    """A probe row written, read back and deleted in one audit table (doctor, and the sweep's daily check)."""
+
+    def probe(self, table: str) -> TableProbe: ...
+    def close(self) -> None: ...

@@ -12,6 +12,7 @@ from enforcer.usecases.ports import (
     AccountGateway,
     AccountIndex,
     AuditLog,
+    DoctorProbe,
     EventClaims,
     EventWiring,
     Metrics,
@@ -20,6 +21,7 @@ from enforcer.usecases.ports import (
     OutboxGauge,
     PricingGateway,
     PricingIndex,
+    TableProbes,
 )
 
 
@@ -61,12 +63,16 @@ class Services:
     accounts: AccountGateway | None = None
     account_index: AccountIndex | None = None
     claims: EventClaims | None = None
+    # doctor's reads, for the sweep's daily cheap checks (usecases/doctor.py); None: only the catalogue is read.
+    doctor_probe: DoctorProbe | None = None
+    table_probes: TableProbes | None = None
     # Set by SIGINT/SIGTERM in the CLI: no new work starts; work in flight finishes and is recorded.
     stop: threading.Event = field(default_factory=threading.Event)
 
     def close(self) -> None:
         """Close every client; the pricing gateway last, since Resource Graph shares its HTTP session."""
         for port in (
+            self.doctor_probe,
             self.account_index,
             self.accounts,
             self.wiring,

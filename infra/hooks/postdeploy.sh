@@ -90,3 +90,6 @@ if [ -n "${ENFORCER_EVENT_DELIVERY_KEY_SECRET_NAME:-}" ]; then
     az functionapp restart --ids "$AZURE_FUNCTION_APP_ID" --only-show-errors --output none || \
         echo "postdeploy: restart failed; the app picks up the key at its next restart or within 24 hours" >&2
 fi
+
+# First contact: check the enforcer's assumptions in this tenant and print the table (never fails the deployment).
+sh infra/hooks/doctor.sh

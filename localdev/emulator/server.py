@@ -39,7 +39,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from enforcer.adapters.closing import RunsWhileEntered
 from enforcer.core.text import is_guid
-from localdev.emulator import cognitive
+from localdev.emulator import authorization, cognitive
 from localdev.emulator.eventgrid import EVENTGRID_KINDS, EVENTGRID_ROUTES, EVENTGRID_WRITE_KINDS, EventGridState
 from localdev.emulator.faults import FaultConfig, FaultDraws
 from localdev.emulator.fleet import FleetMember, build_fleet
@@ -102,6 +102,7 @@ _ROUTES: Final[tuple[tuple[str, re.Pattern[str], str], ...]] = (
     ),
     *EVENTGRID_ROUTES,  # event wiring: localdev/emulator/eventgrid.py
     *cognitive.ROUTES,  # AI accounts: localdev/emulator/cognitive.py
+    *authorization.ROUTES,  # Microsoft.Authorization/permissions: localdev/emulator/authorization.py
 )
 _WRITE_KINDS: Final = frozenset({"pricings.put", "providers.register", *cognitive.WRITE_KINDS}) | EVENTGRID_WRITE_KINDS
 _ARG_QUERY = re.compile(
@@ -281,6 +282,9 @@ class Emulator(RunsWhileEntered):
         self.eventgrid = EventGridState(client_object_id=CLIENT_OBJECT_ID)
         # AI accounts and their defenderForAISettings; tests seed it directly (emulator.cognitive.add(...)).
         self.cognitive = cognitive.AccountStore()
+        # What the caller may do per scope (doctor's permissions check), and Resource Graph columns left out.
+        self.permissions = authorization.Permissions()
+        self.graph_missing_columns: set[str] = set()
         self._stats_lock = threading.Lock()
         self._calls: collections.Counter[str] = collections.Counter()
         self._calls_by_sub: collections.Counter[tuple[str, str | None]] = collections.Counter()
@@ -633,6 +637,8 @@ class Emulator(RunsWhileEntered):
             raise ArmError(405, "MethodNotAllowed", f"The ARM emulator does not support {method} on {path}.")
         if kind in ("resourcegraph.resources", cognitive.ARG_KIND):
             return self._resource_graph(query, body, faults)
+        if kind == authorization.KIND:
+            return _Reply(*self.permissions.serve(path))
         if kind == "subscriptions.list":
             self._require_api_version(query, None)
             return self._list_subscriptions(query)
@@ -926,8 +932,8 @@ class Emulator(RunsWhileEntered):
             rows.sort(key=lambda r: str(r["subscriptionId"]), reverse=descending)
         return self._arg_page(rows, offset, page, quota_headers)
 
-    @staticmethod
-    def _arg_page(rows: list[dict[str, Any]], offset: int, page: int, headers: dict[str, str]) -> _Reply:
+    def _arg_page(self, rows: list[dict[str, Any]], offset: int, page: int, headers: dict[str, str]) -> _Reply:
+        rows = authorization.without_columns(rows, self.graph_missing_columns)
         window = rows[offset : offset + page]
         response: dict[str, Any] = {
             "totalRecords": len(rows),

@@ -19,6 +19,7 @@ from enforcer.core.models import (
 )
 from enforcer.core.records import is_notable
 from enforcer.core.sweep_plan import resume_point
+from enforcer.usecases.doctor import MAX_CATALOGUE_READS, daily_catalogue
 from enforcer.usecases.enforce import Enforcer
 from enforcer.usecases.health import after_sweep
 from enforcer.usecases.notify import resend_pending
@@ -110,6 +111,13 @@ def _maintain(services: Services, run: Run, plan: Plan, notes: list[str], now: d
         notes.append(f"audit maintenance failed ({type(error).__name__}); the next sweep tries again")
 
 
+def _catalogue_candidates(plan: Plan) -> list[str]:
+    """Where to read the AI plan's catalogue: subscriptions in scope, those Resource Graph shows at Standard first."""
+    subscriptions = [s for s in [*plan.new, *plan.rest] if s not in plan.excluded]
+    standard = [s for s in subscriptions if (p := plan.pricings.get(s)) is not None and p.tier.lower() == "standard"]
+    return list(dict.fromkeys([*standard, *subscriptions]))[:MAX_CATALOGUE_READS]
+
+
 def sweep(
     services: Services,
     *,
@@ -152,6 +160,11 @@ def sweep(
             summary,
         ) from error
     run.previous = plan.previous
+    # Once a day: the extensions the AI plan offers; a configured name it lacks is left alone (usecases/doctor.py).
+    catalogue = daily_catalogue(services, _catalogue_candidates(plan), now, known=plan.pricings, record=not dry_run)
+    if catalogue.settings is not services.settings:
+        run.enforcer = Enforcer(catalogue.settings.for_dry_run(dry_run), services.arm, services.enforcer.directory)
+    plan.notes.extend(catalogue.notes)
     timings = {"inventory": clock() - started}
     if dry_run:
         plan.notes.append("dry run: nothing written to Azure; resume point left as it was")
