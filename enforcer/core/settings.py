@@ -76,6 +76,13 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "The same deadline for one event's whole enforcement (all its ARM calls): inside Event Grid's 30 s wait "
         "for an answer (5-25).",
     ),
+    # Issue 22: a sick store (trickling, hung, garbage) ends every call in seconds.
+    SettingSpec(
+        "ENFORCER_STORE_DEADLINE_SECONDS",
+        "10",
+        "Seconds one audit store (Table storage) call may take in all, retries and the whole answer included; "
+        "then the store is reported unavailable (2-25: inside Event Grid's 30 s wait).",
+    ),
     SettingSpec(
         "ENFORCER_ARM_ENDPOINT",
         "https://management.azure.com",
@@ -441,6 +448,7 @@ class Settings:
     audit_retention_days: int = 400
     arm_retry_deadline_seconds: float = 120.0
     event_retry_deadline_seconds: float = 20.0
+    store_deadline_seconds: float = 10.0
     heartbeat_hours: int = 24
     wiring: WiringConfig = field(default_factory=WiringConfig)
     event_delivery_key: str | None = field(default=None, repr=False)  # a secret: never logged or recorded
@@ -536,6 +544,7 @@ class Settings:
             audit_retention_days=_int(env, "ENFORCER_AUDIT_RETENTION_DAYS", 1, 3650),
             arm_retry_deadline_seconds=_int(env, "ENFORCER_ARM_RETRY_DEADLINE_SECONDS", 5, 3600),
             event_retry_deadline_seconds=_int(env, "ENFORCER_EVENT_RETRY_DEADLINE_SECONDS", 5, 25),
+            store_deadline_seconds=_int(env, "ENFORCER_STORE_DEADLINE_SECONDS", 2, 25),
             heartbeat_hours=_int(env, "ENFORCER_HEARTBEAT_HOURS", 0, 168),
             wiring=wiring,
             event_delivery_key=delivery_key or None,
