@@ -1,7 +1,9 @@
 """How the enforcer talks to Table storage over HTTP: every call ends by its deadline, every answer is checked.
 
 azure-core's `read_timeout` bounds each socket read, not the answer: a store that sends one byte every 0.5 s
-never trips it and holds a call for minutes. Here one call (every attempt, and every retry wait between them)
+never trips it and holds a call for minutes (urllib3's `Timeout` docs: "the read and total timeouts only measure
+the time between read operations ... not the total amount of time for the request to return a complete
+response"; azure-core's RetryPolicy `timeout` is only checked between attempts). Here one call (every attempt, and every retry wait between them)
 ends `deadline_seconds` after it started:
 
 - `CallDeadlinePolicy` (first in the pipeline, outside the retry policy) starts the clock for the call;
@@ -95,7 +97,8 @@ class _Watch:
 
 def _shut(sock: socket.socket) -> None:
     # socket.socket's own shutdown, also for a TLS socket: it wakes the thread blocked in recv (which then reads
-    # end of file) without touching the TLS object that thread is using.
+    # end of file) without touching the TLS object that thread is using. Our reading of Linux shutdown(2) and of
+    # CPython's ssl module (an SSLSocket is a socket.socket); tested here over plain http only.
     with contextlib.suppress(OSError):  # already closed
         socket.socket.shutdown(sock, socket.SHUT_RDWR)
 

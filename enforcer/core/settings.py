@@ -371,7 +371,8 @@ def validate_storage(value: str) -> str:
             raise ConfigError(f"{error}. {fix}") from None
         if urlsplit(url).scheme != "https":
             # The URL form is used with a token (managed identity, az login); the Tables client refuses to send
-            # one over plain http, so this could only fail later, with a traceback.
+            # one over plain http (azure-data-tables 12.7 _base_client.py: "Token credential is only supported
+            # with HTTPS."), so this could only fail later, with a traceback.
             raise ConfigError(
                 f"{name} is an http:// table URL, but a table URL is used with a token, which is sent over https "
                 "only. Fix: use https://<account>.table.core.windows.net, or for Azurite a connection string "
