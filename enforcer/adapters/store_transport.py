@@ -3,8 +3,8 @@
 azure-core's `read_timeout` bounds each socket read, not the answer: a store that sends one byte every 0.5 s
 never trips it and holds a call for minutes (urllib3's `Timeout` docs: "the read and total timeouts only measure
 the time between read operations ... not the total amount of time for the request to return a complete
-response"; azure-core's RetryPolicy `timeout` is only checked between attempts). Here one call (every attempt, and every retry wait between them)
-ends `deadline_seconds` after it started:
+response"; azure-core's RetryPolicy `timeout` is only checked between attempts). Here one call (every attempt,
+and every retry wait between them) ends `deadline_seconds` after it started:
 
 - `CallDeadlinePolicy` (first in the pipeline, outside the retry policy) starts the clock for the call;
 - `DeadlineTransport` (an azure-core `RequestsTransport`) gives each attempt what is left: its connect and read
