@@ -7,9 +7,7 @@ call) within the store deadline; `health --json` prints an object saying why.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 
 import pytest
@@ -17,7 +15,7 @@ import pytest
 from enforcer.adapters.audit_store import AuditStore, AuditStoreError
 from tests.events.samples import SUBSCRIPTION, sample
 from tests.fixtures.sick_store import Sickness, SickStore
-from tests.integration.test_cli import ROOT
+from tests.integration.test_cli import run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -29,24 +27,13 @@ BOUND = DEADLINE + 6
 def _run(
     store: SickStore, *args: str, arm: str = "http://127.0.0.1:9"
 ) -> tuple[subprocess.CompletedProcess[str], float]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ENFORCER_")}
-    env.update(
-        {
-            "ENFORCER_STORAGE": store.connection_string,
-            "ENFORCER_STORE_DEADLINE_SECONDS": str(DEADLINE),
-            "ENFORCER_ARM_ENDPOINT": arm,
-        }
-    )
+    env = {
+        "ENFORCER_STORAGE": store.connection_string,
+        "ENFORCER_STORE_DEADLINE_SECONDS": str(DEADLINE),
+        "ENFORCER_ARM_ENDPOINT": arm,
+    }
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "enforcer", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
-    )
+    result = run_cli(*args, env=env)
     return result, time.monotonic() - started
 
 
@@ -131,3 +118,18 @@ def test_answers_the_sdk_cannot_decode_are_an_audit_store_error_naming_why(sickn
         assert reason in str(raised.value)
         with pytest.raises(AuditStoreError):
             audit.latest_run("sweep")
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("sickness", [Sickness.NOT_UTF8, Sickness.TRICKLE], ids=lambda s: s.value)
+@pytest.mark.parametrize("command", ["enforce", "sweep"])
+def test_enforce_and_sweep_on_a_sick_store_change_nothing_and_print_valid_json(emulator, sickness, command):
+    emulator.add_subscription(SUBSCRIPTION)
+    args = ("enforce", "-s", SUBSCRIPTION, "--json") if command == "enforce" else ("sweep", "--json")
+    with SickStore(sickness) as store:
+        result, elapsed = _run(store, *args, arm=emulator.url)
+
+    _one_line_unavailable(result)
+    assert json.loads(result.stdout) == []
+    assert elapsed < BOUND, f"{elapsed:.1f} s"
+    assert sum(emulator.calls.values()) == 0

@@ -4,19 +4,13 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 
 import pytest
 
 from tests.integration.test_cli import ROOT, run_cli
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.integration.test_cli_audit import _closed_port
 
 
 @pytest.mark.parametrize(
