@@ -108,7 +108,7 @@ def _audit_and_notifier(settings: Settings) -> tuple[AuditLog | None, Notifier |
     if settings.storage:
         from enforcer.adapters.audit_store import AuditStore
 
-        audit = AuditStore(settings.storage, audit_table=settings.audit_table, runs_table=settings.runs_table)
+        audit = AuditStore.from_settings(settings)
     if settings.teams_webhook_url:
         from enforcer.adapters.teams import TeamsNotifier
 

@@ -151,6 +151,12 @@ param armRetryDeadlineSeconds int = 120
 @description('ENFORCER_EVENT_RETRY_DEADLINE_SECONDS: seconds one event\'s enforcement keeps retrying throttling (Event Grid waits 30 s).')
 param eventRetryDeadlineSeconds int = 20
 
+// Source: enforcer/core/settings.py (Settings.from_env accepts 2 to 25, inside Event Grid's 30 s wait)
+@minValue(2)
+@maxValue(25)
+@description('ENFORCER_STORE_DEADLINE_SECONDS: seconds one audit store call may take in all, retries and the whole answer included.')
+param storeDeadlineSeconds int = 10
+
 // Source: enforcer/core/settings.py (Settings.from_env accepts 0 to 168)
 @minValue(0)
 @maxValue(168)
@@ -316,6 +322,7 @@ var enforcerAppSettings = {
   ENFORCER_UNLISTED_COMPONENTS: unlistedComponents
   ENFORCER_ARM_RETRY_DEADLINE_SECONDS: string(armRetryDeadlineSeconds)
   ENFORCER_EVENT_RETRY_DEADLINE_SECONDS: string(eventRetryDeadlineSeconds)
+  ENFORCER_STORE_DEADLINE_SECONDS: string(storeDeadlineSeconds)
   ENFORCER_HEARTBEAT_HOURS: string(heartbeatHours)
   ENFORCER_EVENT_WIRING: eventWiring
   // Filled in by modules/app.bicep from the site's defaultHostName (not known here); never carries the key.

@@ -9,9 +9,11 @@ trigger (Event Grid, the timer) retries.
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
 from azure.core.exceptions import (
@@ -70,6 +72,24 @@ class AuditStoreError(RuntimeError):
     reason; it never holds the connection string or a key."""
 
 
+# What decoding a row the enforcer did not write can raise (a missing key, a value of another type).
+UNREADABLE_ROW: Final = (KeyError, TypeError, ValueError, AttributeError)
+
+
+def _unreadable(table: str, exc: BaseException) -> AuditStoreError:
+    # The type only: the message could quote the row.
+    return AuditStoreError(f"table {table!r} answered rows the enforcer cannot read ({type(exc).__name__})")
+
+
+@contextmanager
+def _decoding(table: str) -> Iterator[None]:
+    """Rows made into records inside this block: one the enforcer cannot read makes the store unavailable."""
+    try:
+        yield
+    except UNREADABLE_ROW as exc:
+        raise _unreadable(table, exc) from exc
+
+
 def _current_rows(entities: Sequence[Mapping[str, Any]]) -> tuple[dict[str, AuditRecord], dict[str, VerifiedMarker]]:
     """Shard rows as records (last_verified from the `~verified` rows applied) and the shards' markers."""
     markers = {str(e["PartitionKey"]): marker_from_entity(e) for e in entities if e["RowKey"] == VERIFIED_ROW_KEY}
@@ -117,6 +137,7 @@ class AuditStore(ClosesOnExit):
         """None when ENFORCER_STORAGE is not set (the caller decides whether that is allowed)."""
         if not settings.storage:
             return None
+        options.setdefault("deadline_seconds", settings.store_deadline_seconds)
         return cls(settings.storage, audit_table=settings.audit_table, runs_table=settings.runs_table, **options)
 
     def __repr__(self) -> str:  # never show the connection string
@@ -195,6 +216,8 @@ class AuditStore(ClosesOnExit):
             raise AuditStoreError(f"cannot read table {table!r}: {describe(exc)}") from exc
         except AzureError as exc:
             raise AuditStoreError(f"cannot read table {table!r} after retries: {describe(exc)}") from exc
+        except UNREADABLE_ROW as exc:  # the SDK decoding a typed value that is not what its type says
+            raise _unreadable(table, exc) from exc
 
     # -- writes --------------------------------------------------------------------------------------
 
@@ -304,7 +327,8 @@ class AuditStore(ClosesOnExit):
         entities = self._query(
             self.runs_table, "PartitionKey eq @pk and RowKey eq @rk", {"pk": MARKER_PARTITION, "rk": table_key(name)}
         )
-        return str(entities[0]["value"]) if entities else None
+        with _decoding(self.runs_table):
+            return str(entities[0]["value"]) if entities else None
 
     def delete_history_before(self, older_than_iso: str, *, deadline: float | None = None) -> int:
         """Delete history rows of decisions that started before this time, in batches; returns how many.
@@ -331,10 +355,21 @@ class AuditStore(ClosesOnExit):
 
     def current_states(self) -> dict[str, AuditRecord]:
         """Every subscription's current state, by subscription id (the 16 shards read at once)."""
+        self._ensure_table(self.audit_table)  # once, before the fan-out: a sick store fails one call, not 16
+        failed = threading.Event()
+
+        def read(partition: str) -> list[dict[str, Any]]:
+            if failed.is_set():  # one failed read is the answer: a sick store is not asked 16 times in a row
+                return []
+            try:
+                return self._query(self.audit_table, "PartitionKey eq @pk", {"pk": partition})
+            except AuditStoreError:
+                failed.set()
+                raise
+
         with ThreadPoolExecutor(max_workers=PARALLEL_WRITES, thread_name_prefix="audit-read") as pool:
-            shards = pool.map(
-                lambda pk: self._query(self.audit_table, "PartitionKey eq @pk", {"pk": pk}), current_partitions()
-            )
+            shards = list(pool.map(read, current_partitions()))
+        with _decoding(self.audit_table):
             records, markers = _current_rows([e for shard in shards for e in shard])
         self._markers = markers
         return records
@@ -345,7 +380,8 @@ class AuditStore(ClosesOnExit):
             "PartitionKey ge @first and PartitionKey le @last and RowKey eq @rk",
             {"first": current_partitions()[0], "last": current_partitions()[-1], "rk": VERIFIED_ROW_KEY},
         )
-        return {str(e["PartitionKey"]): marker_from_entity(e) for e in entities}
+        with _decoding(self.audit_table):
+            return {str(e["PartitionKey"]): marker_from_entity(e) for e in entities}
 
     def latest_outcomes(self, subscription_id: str | None = None) -> list[AuditRecord]:
         """Each subscription's current state (or one subscription's), failures first."""
@@ -356,20 +392,23 @@ class AuditStore(ClosesOnExit):
                 "PartitionKey eq @pk and ( RowKey eq @rk or RowKey eq @verified )",  # spaces: the SDK splits on them
                 {"pk": current_partition(sub), "rk": table_key(sub), "verified": VERIFIED_ROW_KEY},
             )
-            return list(_current_rows(entities)[0].values())
+            with _decoding(self.audit_table):
+                return list(_current_rows(entities)[0].values())
         return failures_first(list(self.current_states().values()))
 
     def latest_wiring(self) -> list[AuditRecord]:
         """The newest wiring record per subscription (wired, would_wire, already_wired, wiring_failed)."""
         entities = self._query(self.audit_table, "PartitionKey eq @pk", {"pk": WIRING_PARTITION})
-        return failures_first([record_from_current(e) for e in entities])
+        with _decoding(self.audit_table):
+            return failures_first([record_from_current(e) for e in entities])
 
     def history(self, subscription_id: str, limit: int = 50) -> list[AuditRecord]:
         """A subscription's records, newest first."""
         entities = self._query(
             self.audit_table, "PartitionKey eq @pk", {"pk": table_key(subscription_id.lower())}, limit
         )
-        return [AuditRecord.from_entity(e) for e in entities]
+        with _decoding(self.audit_table):
+            return [AuditRecord.from_entity(e) for e in entities]
 
     def find_by_trigger(
         self, subscription_id: str, trigger_id: str, *, within_hours: float | None = DUPLICATE_WINDOW_HOURS
@@ -387,11 +426,13 @@ class AuditStore(ClosesOnExit):
             query += " and RowKey lt @oldest"  # newer rows have smaller RowKeys
             parameters["oldest"] = f"{INVERT_BASE - oldest_micros:016d}"
         entities = self._query(self.audit_table, query, parameters, limit=1)
-        return AuditRecord.from_entity(entities[0]) if entities else None
+        with _decoding(self.audit_table):
+            return AuditRecord.from_entity(entities[0]) if entities else None
 
     def latest_run(self, kind: str) -> RunSummary | None:
         entities = self._query(self.runs_table, "PartitionKey eq @pk", {"pk": table_key(kind)}, limit=1)
-        return run_from_entity(entities[0]) if entities else None
+        with _decoding(self.runs_table):
+            return run_from_entity(entities[0]) if entities else None
 
     # -- lifetime ------------------------------------------------------------------------------------
 

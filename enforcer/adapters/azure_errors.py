@@ -6,6 +6,7 @@ import json
 
 from azure.core.exceptions import AzureError, ClientAuthenticationError, HttpResponseError, ServiceRequestError
 
+from enforcer.adapters.store_transport import StoreAnswerError, StoreDeadlineError
 from enforcer.core.errors import MAX_DETAIL, OPERATION_IN_PROGRESS, SECURITY_ADMIN, EnforcementError
 from enforcer.core.models import ErrorKind
 from enforcer.core.text import clip
@@ -120,6 +121,8 @@ def classify(error: AzureError, *, action: str, subscription_id: str) -> Enforce
 
 def describe(exc: BaseException) -> str:
     """Why a call failed, from the exception's type, status and error code only: messages can hold URLs and SAS."""
+    if isinstance(exc, StoreDeadlineError | StoreAnswerError):
+        return str(exc)  # written by store_transport.py: no URL, no body
     if isinstance(exc, HttpResponseError):
         code = getattr(exc, "error_code", None) or (exc.error.code if exc.error is not None else None)
         status = exc.status_code

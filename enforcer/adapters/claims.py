@@ -15,7 +15,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import UpdateMode
 
-from enforcer.adapters.audit_store import AuditStoreError
+from enforcer.adapters.audit_store import UNREADABLE_ROW, AuditStoreError
 from enforcer.adapters.azure_errors import describe
 from enforcer.adapters.tables import MAX_BATCH_OPERATIONS, RETRY_ON_ALL_METHODS, TableConnection
 from enforcer.core.claims import (
@@ -97,6 +97,10 @@ class TableEventClaims:
             raise AuditStoreError(f"cannot claim the event in table {self._table!r}: {describe(exc)}") from exc
         except UnicodeError as exc:  # a value no store can take as text
             raise ClaimRefusedError(f"the event's claim cannot be written as text ({type(exc).__name__})") from exc
+        except UNREADABLE_ROW as exc:  # a claim row the enforcer did not write: the store is not trusted
+            raise AuditStoreError(
+                f"cannot claim the event in table {self._table!r}: its claim row is unreadable ({type(exc).__name__})"
+            ) from exc
 
     def complete(self, claim: Claim, outcome: str) -> None:
         """Write the outcome into the claim, so later duplicates are answered from it (logged, never raises)."""

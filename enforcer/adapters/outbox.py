@@ -61,6 +61,9 @@ class TableOutbox:
         except AzureError as exc:
             logger.warning("cannot count the Teams outbox: %s", describe(exc))
             return None
+        except (ValueError, TypeError, KeyError) as exc:  # a row the SDK cannot decode
+            logger.warning("unreadable row in the Teams outbox: %s", type(exc).__name__)
+            return None
 
     def depth(self) -> OutboxDepth:
         """The OutboxGauge port (metrics, `health`): how many cards wait and since when the oldest is due.

@@ -3,7 +3,9 @@
 `ENFORCER_STORAGE` is either a connection string (`UseDevelopmentStorage=true`, or `AccountName=...;AccountKey=...`)
 or a table account URL used with a token credential (default: DefaultAzureCredential, imported only then).
 Clients are built lazily per table with one retry setting (azure-core's RetryPolicy), and a table is created on
-first use. Secrets in a connection string are registered with the log redaction before anything can log them.
+first use. Every call ends by its deadline (ENFORCER_STORE_DEADLINE_SECONDS) and every answer is checked before
+the SDK decodes it (store_transport.py). Secrets in a connection string are registered with the log redaction
+before anything can log them.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import TYPE_CHECKING, Any, Final
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
 from enforcer.adapters.redact import connection_string_secrets, install_redaction
+from enforcer.adapters.store_transport import store_pipeline
 from enforcer.core.records import MAX_BATCH_OPERATIONS
-from enforcer.core.settings import ConfigError, validate_endpoint
+from enforcer.core.settings import SETTINGS, ConfigError, validate_endpoint
 
 __all__ = ["CHECK_OPTIONS", "MAX_BATCH_OPERATIONS", "RETRY_ON_ALL_METHODS", "TableConnection", "is_table_missing"]
 
@@ -40,6 +43,12 @@ CHECK_OPTIONS: Final[dict[str, Any]] = {
 }
 
 
+# ENFORCER_STORE_DEADLINE_SECONDS's default, for connections built without settings (tests, tools).
+DEFAULT_DEADLINE_SECONDS: Final = float(
+    next(s.default for s in SETTINGS if s.name == "ENFORCER_STORE_DEADLINE_SECONDS")
+)
+
+
 def is_table_missing(exc: HttpResponseError) -> bool:
     code = str(getattr(exc, "error_code", "") or "")
     return code == "TableNotFound" or (isinstance(exc, ResourceNotFoundError) and "TableNotFound" in str(exc))
@@ -58,10 +67,12 @@ class TableConnection:
         retry_backoff_max: int = 8,
         connection_timeout: float = 5.0,
         read_timeout: float = 20.0,
+        deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
         **client_options: Any,
     ) -> None:
-        """The retry settings go to the Tables client's azure-core retry policy; `client_options` are passed
-        to each TableClient as they are (e.g. `raw_response_hook`)."""
+        """The retry settings go to the Tables client's azure-core retry policy; `deadline_seconds` bounds each
+        call as a whole (store_transport.py); `client_options` are passed to each TableClient as they are
+        (e.g. `raw_response_hook`)."""
         storage = storage.strip()
         if not storage:
             raise ConfigError("ENFORCER_STORAGE is empty; give a connection string or a table account URL")
@@ -80,6 +91,7 @@ class TableConnection:
             "read_timeout": read_timeout,
             **client_options,
         }
+        self._deadline_seconds = deadline_seconds
         self._lock = threading.Lock()
         self._clients: dict[str, TableClient] = {}
         self._ready: set[str] = set()
@@ -93,6 +105,12 @@ class TableConnection:
         with self._lock:
             client = self._clients.get(table)
             if client is None:
+                # One transport per client: closing a client closes its transport.
+                options = self._options | store_pipeline(
+                    self._deadline_seconds,
+                    connection_timeout=self._options["connection_timeout"],
+                    read_timeout=self._options["read_timeout"],
+                )
                 if self.is_url:
                     if self._credential is None:
                         # Imported here: only the URL form (managed identity) needs it.
@@ -100,10 +118,10 @@ class TableConnection:
 
                         self._credential = DefaultAzureCredential()
                     client = TableClient(
-                        endpoint=self._storage, table_name=table, credential=self._credential, **self._options
+                        endpoint=self._storage, table_name=table, credential=self._credential, **options
                     )
                 else:
-                    client = TableClient.from_connection_string(self._storage, table_name=table, **self._options)
+                    client = TableClient.from_connection_string(self._storage, table_name=table, **options)
                 self._clients[table] = client
             return client
 

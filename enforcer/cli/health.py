@@ -9,9 +9,11 @@ import argparse
 import os
 import sys
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
-from enforcer.core.render import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from enforcer.cli.args import finite_number
+from enforcer.core.health import render_health
+from enforcer.core.render import EXIT_FAILED, EXIT_OK
 from enforcer.core.settings import SETTINGS, ConfigError, Settings
 
 if TYPE_CHECKING:
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
     from enforcer.core.health import OutboxDepth
 
 SCHEDULE_SETTING = "ENFORCER_SWEEP_SCHEDULE"
+# A year: a bound that timedelta can hold (`inf` and `nan` are refused by the flag's type first).
+MAX_AGE_MINUTES: Final = 525_600
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,7 +32,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     health.add_argument("--json", action="store_true", help="print a JSON object")
     health.add_argument(
         "--max-age",
-        type=float,
+        type=finite_number(0, MAX_AGE_MINUTES, low_open=True),
         metavar="MINUTES",
         help="oldest acceptable last sweep (default: 3 x the ENFORCER_SWEEP_SCHEDULE interval)",
     )
@@ -52,30 +56,43 @@ def _outbox_depth(store: AuditStore) -> OutboxDepth | None:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    from enforcer.adapters.audit_store import AuditStore, AuditStoreError
-    from enforcer.core.health import render_health
-    from enforcer.usecases.health import check_health, max_sweep_age, utc_now
+    from enforcer.core.health import unreadable
+    from enforcer.usecases.health import max_sweep_age, utc_now
 
-    if args.max_age is not None and args.max_age <= 0:
-        print("--max-age must be a positive number of minutes", file=sys.stderr)
-        return EXIT_USAGE
     try:
         max_age = max_sweep_age(sweep_schedule(), timedelta(minutes=args.max_age) if args.max_age else None)
     except ValueError as error:
         raise ConfigError(f"{SCHEDULE_SETTING}: {error}; pass --max-age MINUTES instead") from None
+    try:
+        return _report_health(args, max_age)
+    except ConfigError as error:
+        if args.json:  # a probe that parses JSON always gets an object
+            print(
+                render_health(
+                    unreadable(f"configuration error: {error}", now=utc_now(), max_sweep_age=max_age), as_json=True
+                )
+            )
+        raise
+
+
+def _report_health(args: argparse.Namespace, max_age: timedelta) -> int:
+    from enforcer.adapters.audit_store import AuditStore, AuditStoreError
+    from enforcer.core.health import STORE_TODO, unreadable
+    from enforcer.usecases.health import check_health, utc_now
+
     store = AuditStore.from_settings(Settings.from_env())
     if store is None:
         raise ConfigError("ENFORCER_STORAGE is not set: `health` reads the runs table of the audit store")
     try:
         with store:
-            health = check_health(store, now=utc_now(), max_age=max_age, outbox=_outbox_depth(store))
+            health = check_health(store, now=utc_now(), max_age=max_age, outbox=lambda: _outbox_depth(store))
     except AuditStoreError as error:
-        print(f"UNHEALTHY: cannot read the runs table: {error}", file=sys.stderr)
-        print(
-            "what to do: check ENFORCER_STORAGE and ENFORCER_RUNS_TABLE, and that this identity may read the "
-            "table (Storage Table Data Reader)",
-            file=sys.stderr,
-        )
+        reason = f"cannot read the runs table: {error}"
+        if args.json:
+            print(render_health(unreadable(reason, now=utc_now(), max_sweep_age=max_age), as_json=True))
+        else:
+            print(f"UNHEALTHY: {reason}", file=sys.stderr)
+            print(f"what to do: {STORE_TODO}", file=sys.stderr)
         return EXIT_FAILED
     print(render_health(health, as_json=args.json))
     return EXIT_OK if health.healthy else EXIT_FAILED

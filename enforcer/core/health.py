@@ -128,6 +128,8 @@ class Health:
             "last_failure": self.last_failure,
             "outbox": self.outbox,
             "schema_version": self.schema_version,
+            # Why it is unhealthy, in one line, for a probe that reads one field (the first problem).
+            "reason": self.problems[0].what if self.problems else None,
             "problems": [{"what": p.what, "todo": p.todo} for p in self.problems],
             "warnings": list(self.warnings),
             "last_doctor": self.last_doctor,
@@ -160,6 +162,22 @@ def _sweep_brief(summary: RunSummary) -> dict[str, Any]:
         "counts": dict(summary.counts),
         "failures": _failures(summary),
     }
+
+
+STORE_TODO: Final = (
+    "check ENFORCER_STORAGE and ENFORCER_RUNS_TABLE, that the store answers, and that this identity may read the "
+    "table (Storage Table Data Reader)"
+)
+
+
+def unreadable(reason: str, *, now: datetime, max_sweep_age: timedelta) -> Health:
+    """The verdict when the runs table cannot be read (or the store is not configured): unhealthy, and why."""
+    return Health(
+        healthy=False,
+        checked_at=_iso(now),
+        max_sweep_age_seconds=max_sweep_age.total_seconds(),
+        problems=[Problem(reason, STORE_TODO)],
+    )
 
 
 def assess(facts: HealthInput, *, now: datetime, max_sweep_age: timedelta) -> Health:

@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from enforcer.core.accounts import AccountProtection
 from enforcer.core.models import Component, ComponentSetting, DesiredState, Mode
@@ -75,6 +75,13 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "20",
         "The same deadline for one event's whole enforcement (all its ARM calls): inside Event Grid's 30 s wait "
         "for an answer (5-25).",
+    ),
+    # Issue 22: a sick store (trickling, hung, garbage) ends every call in seconds.
+    SettingSpec(
+        "ENFORCER_STORE_DEADLINE_SECONDS",
+        "10",
+        "Seconds one audit store (Table storage) call may take in all, retries and the whole answer included; "
+        "then the store is reported unavailable (2-25: inside Event Grid's 30 s wait).",
     ),
     SettingSpec(
         "ENFORCER_ARM_ENDPOINT",
@@ -292,9 +299,20 @@ def is_loopback_host(host: str | None) -> bool:
         return False
 
 
+def split_url(name: str, url: str) -> SplitResult:
+    """The URL's parts, its host and port read once; a URL Python cannot parse (`http://[::1`, a port of 99999)
+    is a ConfigError naming the setting (the value is not echoed: a setting may carry a secret)."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.hostname, parts.port  # both raise ValueError for a malformed host or port
+    except ValueError as error:
+        raise ConfigError(f"{name} is not a valid URL ({error}); give it as https://<host>[:<port>][/<path>]") from None
+    return parts
+
+
 def validate_endpoint(name: str, url: str) -> str:
     """An https URL, or http to a loopback host only; returns it without a trailing slash."""
-    parts = urlsplit(url)
+    parts = split_url(name, url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigError(f"{name} must be an https:// URL (or http:// to a loopback address), got {url!r}")
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
@@ -326,7 +344,7 @@ def arm_scope(endpoint: str, audience: str = "") -> str:
         host = (urlsplit(endpoint).hostname or "").lower()
         return f"https://{host}/.default" if host in ARM_HOSTS else PUBLIC_ARM_SCOPE
     audience = audience.strip()
-    parts = urlsplit(audience)
+    parts = split_url(name, audience)
     if parts.scheme != "https" or (parts.hostname or "").lower() not in ARM_AUDIENCE_HOSTS:
         raise ConfigError(
             f"{name}={audience[:200]!r} is not an Azure Resource Manager audience. Fix: leave it empty (derived "
@@ -348,9 +366,19 @@ def validate_storage(value: str) -> str:
     value = value.strip()
     if "://" in value and "=" not in value.split("?", 1)[0]:
         try:
-            return validate_endpoint(name, value)
+            url = validate_endpoint(name, value)
         except ConfigError as error:
             raise ConfigError(f"{error}. {fix}") from None
+        if urlsplit(url).scheme != "https":
+            # The URL form is used with a token (managed identity, az login); the Tables client refuses to send
+            # one over plain http (azure-data-tables 12.7 _base_client.py: "Token credential is only supported
+            # with HTTPS."), so this could only fail later, with a traceback.
+            raise ConfigError(
+                f"{name} is an http:// table URL, but a table URL is used with a token, which is sent over https "
+                "only. Fix: use https://<account>.table.core.windows.net, or for Azurite a connection string "
+                "(`UseDevelopmentStorage=true` or one with AccountKey and TableEndpoint=http://127.0.0.1:<port>/...)"
+            )
+        return url
     pairs: dict[str, str] = {}
     for item in value.split(";"):
         if not item.strip():
@@ -441,6 +469,7 @@ class Settings:
     audit_retention_days: int = 400
     arm_retry_deadline_seconds: float = 120.0
     event_retry_deadline_seconds: float = 20.0
+    store_deadline_seconds: float = 10.0
     heartbeat_hours: int = 24
     wiring: WiringConfig = field(default_factory=WiringConfig)
     event_delivery_key: str | None = field(default=None, repr=False)  # a secret: never logged or recorded
@@ -536,6 +565,7 @@ class Settings:
             audit_retention_days=_int(env, "ENFORCER_AUDIT_RETENTION_DAYS", 1, 3650),
             arm_retry_deadline_seconds=_int(env, "ENFORCER_ARM_RETRY_DEADLINE_SECONDS", 5, 3600),
             event_retry_deadline_seconds=_int(env, "ENFORCER_EVENT_RETRY_DEADLINE_SECONDS", 5, 25),
+            store_deadline_seconds=_int(env, "ENFORCER_STORE_DEADLINE_SECONDS", 2, 25),
             heartbeat_hours=_int(env, "ENFORCER_HEARTBEAT_HOURS", 0, 168),
             wiring=wiring,
             event_delivery_key=delivery_key or None,

@@ -88,17 +88,22 @@ def check_health(
     *,
     now: datetime,
     max_age: timedelta,
-    outbox: OutboxDepth | None = None,
+    outbox: OutboxDepth | Callable[[], OutboxDepth | None] | None = None,
 ) -> Health:
-    """The verdict from the runs table (latest sweep and latest event run) at `now`."""
+    """The verdict from the runs table (latest sweep and latest event run) at `now`.
+
+    `outbox` may be a function: it is called only once the runs table has answered, so a store that does not
+    answer costs one deadline, not one per read."""
     # The store may record a schema version of its tables (the sweep/audit restructuring); older ones do not.
     schema = getattr(audit, "schema_version", None)
     if callable(schema):
         schema = schema()
+    last_sweep = audit.latest_run("sweep")
+    last_event = audit.latest_run("event")
     facts = HealthInput(
-        last_sweep=audit.latest_run("sweep"),
-        last_event=audit.latest_run("event"),
-        outbox=outbox,
+        last_sweep=last_sweep,
+        last_event=last_event,
+        outbox=outbox() if callable(outbox) else outbox,
         schema_version=str(schema) if schema is not None else None,
         last_doctor=audit.latest_run("doctor"),
     )

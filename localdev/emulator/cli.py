@@ -10,6 +10,7 @@ import threading
 from collections.abc import Sequence
 from typing import TextIO
 
+from enforcer.cli.args import finite_number
 from localdev.emulator.faults import FaultConfig
 from localdev.emulator.fleet import FleetMember
 from localdev.emulator.server import Emulator
@@ -45,7 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subscriptions", type=_count, default=25, metavar="N", help="fleet size (default 25)")
     parser.add_argument("--drift", type=_fraction, default=0.2, metavar="FRACTION", help="share drifted (default 0.2)")
     parser.add_argument("--seed", type=int, default=1, metavar="S", help="fleet and fault seed (default 1)")
-    parser.add_argument("--latency-ms", type=float, default=0.0, metavar="MS", help="latency added to every call")
+    parser.add_argument(
+        "--latency-ms", type=finite_number(0, 600_000), default=0.0, metavar="MS", help="latency added to every call"
+    )
     parser.add_argument(
         "--throttle-fraction", type=_fraction, default=0.0, metavar="F", help="share of calls answered 429"
     )
@@ -66,7 +69,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SUB:EXT[,...]",
         help="PUTs on SUB answer 200 with extension EXT's operationStatus Failed",
     )
-    parser.add_argument("--resource-graph-lag", type=float, default=0.0, metavar="S", help="Resource Graph staleness")
+    parser.add_argument(
+        "--resource-graph-lag", type=finite_number(0, 86_400), default=0.0, metavar="S", help="Resource Graph staleness"
+    )
     parser.add_argument("--resource-graph-unavailable", action="store_true", help="Resource Graph answers 503")
     parser.add_argument("--no-auth-check", action="store_true", help="accept calls without a bearer token")
 

@@ -107,11 +107,29 @@ def test_dry_run_forces_audit_mode_and_leaves_everything_else():
         "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net",
         "DefaultEndpointsProtocol=http;AccountName=dev;AccountKey=a2V5;TableEndpoint=http://127.0.0.1:10002/dev;",
         "https://acct.table.core.windows.net",
-        "http://127.0.0.1:10002/devstoreaccount1",
     ],
 )
 def test_storage_accepts_connection_strings_and_table_urls(storage: str):
     assert Settings.from_env({"ENFORCER_STORAGE": storage}).storage
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("ENFORCER_ARM_ENDPOINT", "http://[::1"),
+        ("ENFORCER_ARM_ENDPOINT", "http://127.0.0.1:99999"),
+        ("ENFORCER_ARM_AUDIENCE", "https://[management.azure.com"),
+        ("ENFORCER_STORAGE", "http://[::1"),
+        ("ENFORCER_STORAGE", "https://acct.table.core.windows.net:port"),
+        ("ENFORCER_STORAGE", "AccountName=a;AccountKey=a2V5;TableEndpoint=http://[::1"),
+        ("ENFORCER_EVENT_DELIVERY_URL", "https://[app.azurewebsites.net/runtime"),
+        # A table URL is used with a token, which the Tables client sends over https only.
+        ("ENFORCER_STORAGE", "http://127.0.0.1:10002/devstoreaccount1"),
+    ],
+)
+def test_a_malformed_url_setting_is_a_config_error_naming_the_setting(setting: str, value: str):
+    with pytest.raises(ConfigError, match=setting):
+        Settings.from_env({setting: value})
 
 
 def test_a_bad_storage_value_is_never_echoed():
