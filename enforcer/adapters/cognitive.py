@@ -1,5 +1,7 @@
 """AI accounts through the real Azure SDK: each account's `defenderForAISettings/Default`, and the accounts in
-scope from Azure Resource Graph's `resources` table.
+scope from Azure Resource Graph's `resources` table or, when Resource Graph fails or is off, from each
+subscription's `Accounts - List` (`GET /subscriptions/{id}/providers/Microsoft.CognitiveServices/accounts`, paged
+with nextLink).
 
 `azure-mgmt-cognitiveservices` (14.1.0, api-version 2025-09-01) is imported lazily (cold start). Its client is
 bound to one subscription, so one client per subscription is kept, all sharing the ArmGateway's HTTP session,
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
@@ -115,6 +118,42 @@ class CognitiveGateway:
         except AzureError as error:
             raise _classify(error, action="read defenderForAISettings", subscription_id=ref.subscription_id) from error
         return canonical_state(_state(setting))
+
+    def list_accounts(self, subscription_id: str, *, deadline: float | None = None) -> tuple[list[AccountRef], int]:
+        """(every AI account of the subscription, pages read), page by page through nextLink. Stops with an
+        EnforcementError when `deadline` (time.monotonic) passes between pages, or when a page fails."""
+        sub = subscription_id.lower()
+        accounts: list[AccountRef] = []
+        pages = 0
+        try:
+            pager: Any = self._client(sub).accounts.list().by_page()  # an azure.core PageIterator
+            for page in pager:
+                pages += 1
+                for account in page:
+                    ref = parse_account_id(str(account.id or ""))
+                    if ref is None:
+                        continue
+                    accounts.append(
+                        AccountRef(
+                            ref.subscription_id,
+                            ref.resource_group,
+                            ref.name,
+                            tags=dict(account.tags or {}),
+                            kind=account.kind,
+                            location=account.location,
+                        )
+                    )
+                # continuation_token: the nextLink of the page just read (None after the last page).
+                if pager.continuation_token and deadline is not None and time.monotonic() >= deadline:
+                    raise EnforcementError(
+                        ErrorKind.THROTTLED,
+                        f"Listing the AI accounts of subscription {sub} stopped at the time budget after {pages} "
+                        "page(s). Fix: none needed, the next run lists them again; if it recurs, raise "
+                        "ENFORCER_SWEEP_TIME_BUDGET_SECONDS or let Resource Graph list the accounts.",
+                    )
+        except AzureError as error:
+            raise _classify(error, action="list the AI accounts", subscription_id=sub) from error
+        return accounts, pages
 
     def put_setting(self, resource_id: str, state: str) -> str:
         """PUT (create or update: the only write that also creates the setting); returns the state Azure answered."""

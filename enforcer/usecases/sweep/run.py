@@ -19,6 +19,7 @@ from enforcer.core.models import (
 )
 from enforcer.core.records import is_notable
 from enforcer.core.sweep_plan import resume_point
+from enforcer.usecases.account_listing import LIST_ACCOUNTS
 from enforcer.usecases.enforce import Enforcer
 from enforcer.usecases.health import after_sweep
 from enforcer.usecases.notify import resend_pending
@@ -173,11 +174,15 @@ def sweep(
     outcomes = [run.outcomes[s] for s in order if s in run.outcomes]
     # Then every AI account's own setting in the subscriptions just handled (usecases/protect_accounts.py).
     accounts_started = clock()
-    accounts = account_pass(services, run.enforcer.settings, run.trigger, outcomes, deadline=run.deadline, clock=clock)
+    accounts = account_pass(
+        services, run.enforcer.settings, run.trigger, outcomes, deadline=run.deadline, clock=clock, now=now
+    )
     _record_notable(services, run, accounts.outcomes)
     outcomes += accounts.outcomes
     if accounts.requests:
         plan.calls["resourcegraph.resources.accounts"] = accounts.requests
+    if accounts.list_pages:
+        plan.calls[LIST_ACCOUNTS] = accounts.list_pages
     plan.notes.extend(accounts.notes)
     timings["accounts"] = clock() - accounts_started
     # Event wiring for new AI accounts, for the subscriptions just handled (usecases/wire_events.py).
