@@ -44,7 +44,7 @@ def test_second_sweep_reads_no_account_verified_today_but_reads_a_new_one(emulat
 
     # Only the account never recorded is read (an account whose slot falls in these seconds would be too: none
     # of these five does, or the count says so).
-    due_now = [i for i in ids + [disabled] if last_slot(i.lower(), datetime.now(UTC)) > _started(first)]
+    due_now = [i for i in [*ids, disabled] if last_slot(i.lower(), datetime.now(UTC)) > _started(first)]
     assert reads(emulator) == 1 + len(due_now)
     assert emulator.cognitive.state(newcomer) == "Enabled"
     assert [o.resource_id for o in second.outcomes if o.is_account and o.resource_id not in due_now] == [newcomer]
