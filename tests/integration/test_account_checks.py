@@ -14,6 +14,7 @@ from enforcer.core.models import Trigger
 from enforcer.usecases.handle_event import handle_event
 from enforcer.usecases.protect_accounts import account_pass
 from enforcer.usecases.sweep import sweep
+from localdev.emulator import Emulator
 from localdev.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT_AI
 from tests.events.samples import SUBSCRIPTION, sample
 from tests.integration.helpers import services_for
@@ -24,8 +25,8 @@ pytestmark = pytest.mark.integration
 EVENT = "resource-write-cognitive-account.eventgrid.json"
 
 
-def reads(emulator) -> int:
-    return emulator.calls["cognitive.defenderforai.get"]
+def reads(emulator: Emulator) -> int:
+    return int(emulator.calls["cognitive.defenderforai.get"])
 
 
 def test_second_sweep_reads_no_account_verified_today_but_reads_a_new_one(emulator, audit_store):
