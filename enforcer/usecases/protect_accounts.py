@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from enforcer.core.account_checks import RECHECK_ACCOUNT_HOURS, split_due
+from enforcer.core.account_checks import RECHECK_ACCOUNT_HOURS, AccountCheck, split_due
 from enforcer.core.accounts import (
     ENABLED,
     AccountProtection,
@@ -203,10 +203,13 @@ def account_pass(
         return result
     skip = {OutcomeKind.EXCLUDED, OutcomeKind.IGNORED, OutcomeKind.REJECTED}
     subs = list(dict.fromkeys(o.subscription_id for o in subscription_outcomes if o.outcome not in skip))
-    listing = list_accounts(services, settings, subs, deadline=deadline, clock=clock)
+    # The check index is read while the accounts are listed (both are a few round trips of waiting).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="account-checks") as pool:
+        checks = pool.submit(_account_checks, services)
+        listing = list_accounts(services, settings, subs, deadline=deadline, clock=clock)
     result.requests, result.list_pages = listing.graph_requests, listing.arm_pages
     result.notes.extend(listing.notes)
-    accounts, result.resting = _not_resting(services, settings, listing.accounts, now or datetime.now(UTC))
+    accounts, result.resting = _not_resting(settings, listing.accounts, checks.result(), now or datetime.now(UTC))
     if result.resting:
         result.notes.append(
             f"{result.resting} AI account(s) verified Enabled within {RECHECK_ACCOUNT_HOURS:g} h: not read again "
@@ -242,17 +245,23 @@ def account_pass(
     return result
 
 
-def _not_resting(
-    services: Services, settings: Settings, accounts: list[AccountRef], now: datetime
-) -> tuple[list[AccountRef], int]:
-    """(accounts to decide now, how many rest): without an account check index every account is decided."""
+def _account_checks(services: Services) -> dict[str, AccountCheck] | None:
+    """Each account's last check from the audit store; None without one (or unreadable): every account is read."""
     audit = services.audit
-    if not accounts or audit is None or not isinstance(audit, AccountCheckLog):
-        return accounts, 0
+    if audit is None or not isinstance(audit, AccountCheckLog):
+        return None
     try:
-        checks = audit.account_checks()
+        return audit.account_checks()
     except Exception as error:  # an optimisation only: without it every account is read, as without a store
         logger.warning("AI account check index unreadable (%s): every account is read", type(error).__name__)
+        return None
+
+
+def _not_resting(
+    settings: Settings, accounts: list[AccountRef], checks: dict[str, AccountCheck] | None, now: datetime
+) -> tuple[list[AccountRef], int]:
+    """(accounts to decide now, how many rest until their time of day)."""
+    if checks is None or not accounts:
         return accounts, 0
     # An exempt account costs no read, and keeps its `excluded` outcome.
     exempt = [a for a in accounts if exempt_reason(a.tags, settings.exempt_tag) is not None]
