@@ -33,7 +33,7 @@ def account_day_child(
 
     from enforcer.adapters.audit_store import AuditStore
     from enforcer.composition import build_services
-    from enforcer.core.models import Mode, Outcome, OutcomeKind, Trigger
+    from enforcer.core.models import Mode, Outcome, OutcomeKind, Trigger, utc_iso
     from enforcer.core.settings import Settings
     from enforcer.usecases.account_listing import list_accounts
     from enforcer.usecases.protect_accounts import account_pass
@@ -77,7 +77,7 @@ def account_day_child(
         began = time.perf_counter()
         result = account_pass(services, settings, Trigger("sweep", f"day-{step}"), plan, now=now)
         for outcome in result.outcomes:  # recorded at the simulated time, as the sweep would have recorded it
-            outcome.started_at = now.isoformat()
+            outcome.started_at = utc_iso(now)
         audit.record_current(result.outcomes)
         walls.append(time.perf_counter() - began)
         outcomes += len(result.outcomes)

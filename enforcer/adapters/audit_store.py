@@ -308,6 +308,27 @@ class AuditStore(ClosesOnExit):
         self._account_checks = {c.key: c for c in checks}
         return dict(self._account_checks)
 
+    def delete_account_checks_before(self, older_than_iso: str, *, deadline: float | None = None) -> int:
+        """Delete account check rows last written before this time (accounts deleted since, mostly); how many.
+
+        A row of an account that still exists only costs that account one read at the next sweep, which writes
+        it again. Stops between batches once `deadline` (time.monotonic) has passed."""
+        deleted = 0
+        for partition in account_check_partitions():
+            rows = self._query(
+                self.audit_table,
+                "PartitionKey eq @pk and verified_at lt @cutoff",
+                {"pk": partition, "cutoff": older_than_iso},
+                select=["PartitionKey", "RowKey"],
+            )
+            for chunk in batches(rows):
+                if deadline is not None and time.monotonic() > deadline:
+                    return deleted
+                self._submit(self.audit_table, chunk, op="delete")
+                deleted += len(chunk)
+                self._account_checks = None  # the cache no longer matches the table
+        return deleted
+
     def _write_current(self, records: Sequence[AuditRecord]) -> None:
         newest: dict[str, AuditRecord] = {}
         for record in records:

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from enforcer.core.accounts import ENABLED, AccountRef
+from enforcer.core.health import parse_time
 from enforcer.core.models import Outcome, OutcomeKind
 from enforcer.core.records import SCHEMA_VERSION, table_key
 
@@ -101,19 +102,12 @@ def last_slot(key: str, now: datetime, hours: float = RECHECK_ACCOUNT_HOURS) -> 
     return start if start <= now else start - period
 
 
-def _parse(iso: str) -> datetime | None:
-    try:
-        return datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
 def due_for_read(check: AccountCheck | None, now: datetime, hours: float = RECHECK_ACCOUNT_HOURS) -> bool:
     """Whether the sweep reads the account now: no record, not verified `Enabled`, or its slot came round since."""
     if check is None or not check.verified_enabled:
         return True
-    verified = _parse(check.verified_at)
-    if verified is None or verified.tzinfo is None:
+    verified = parse_time(check.verified_at)
+    if verified is None:
         return True
     return verified < last_slot(check.key, now, hours)
 

@@ -158,6 +158,7 @@ class AccountCheckLog(Protocol):
     that index itself when it records account outcomes."""
 
     def account_checks(self) -> dict[str, AccountCheck]: ...
+    def delete_account_checks_before(self, older_than_iso: str, *, deadline: float | None = None) -> int: ...
 
 
 class AccountIndex(Protocol):

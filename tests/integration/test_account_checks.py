@@ -106,3 +106,28 @@ def test_without_a_store_every_sweep_reads_every_account(emulator):
     sweep(services)
 
     assert reads(emulator) == 6
+
+
+def test_check_rows_not_written_for_two_days_are_deleted_by_retention(emulator, audit_store):
+    from enforcer.core.models import Mode, Outcome, OutcomeKind, utc_iso
+
+    def checked(name: str, when: datetime) -> Outcome:
+        return Outcome(
+            subscription_id=SUBSCRIPTION,
+            outcome=OutcomeKind.COMPLIANT,
+            trigger=Trigger(kind="sweep", id="old"),
+            mode=Mode.ENFORCE,
+            resource_id=f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/{name}",
+            account_before="Enabled",
+            account_after="Enabled",
+            started_at=utc_iso(when),
+        )
+
+    now = datetime.now(UTC)
+    audit_store.record_current([checked("deleted-long-ago", now - timedelta(days=3)), checked("live", now)])
+    assert len(audit_store.account_checks()) == 2
+
+    deleted = audit_store.delete_account_checks_before(utc_iso(now - timedelta(hours=48)))
+
+    assert deleted == 1
+    assert [c.key.rsplit("/", 1)[1] for c in audit_store.account_checks().values()] == ["live"]
