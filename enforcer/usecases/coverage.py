@@ -21,6 +21,7 @@ from enforcer.core.errors import EnforcementError, ResourceGraphError
 from enforcer.core.models import MAX_SUBSCRIPTIONS_PER_QUERY, OutcomeKind, PricingState, SubscriptionInfo
 from enforcer.core.scope import exclusion_by_id, exclusion_by_metadata
 from enforcer.usecases.account_listing import list_accounts
+from enforcer.usecases.ports import AccountCheckLog
 from enforcer.usecases.services import Services
 
 logger = logging.getLogger(__name__)
@@ -149,12 +150,29 @@ def gather_coverage(services: Services) -> list[CoverageRow]:
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="coverage") as pool:
         rows = list(pool.map(row, accounts))
     histories = {sub: _history(services, sub) for sub in sorted({r.subscription_id for r in rows})}
+    checks = _verified_by_checks(services)
     result = []
     for r in rows:
         verified, changed = histories.get(r.subscription_id, {}).get(r.resource_id.lower(), (None, None))
+        # A sweep's quiet check leaves no history row; the account check index has its time.
+        checked = checks.get(r.resource_id.lower())
+        if checked and (verified is None or checked > verified):
+            verified = checked
         result.append(
             CoverageRow(**{**r.__dict__, "last_verified": verified, "last_changed": changed})
             if verified or changed
             else r
         )
     return result
+
+
+def _verified_by_checks(services: Services) -> dict[str, str]:
+    """{resource id (lower-case): when its setting was last read as Enabled} from the account check index."""
+    audit = services.audit
+    if audit is None or not isinstance(audit, AccountCheckLog):
+        return {}
+    try:
+        return {key: c.verified_at for key, c in audit.account_checks().items() if c.verified_enabled}
+    except Exception as error:  # the report is still useful without it
+        logger.warning("coverage: cannot read the AI account check index: %s", type(error).__name__)
+        return {}

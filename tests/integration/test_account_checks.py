@@ -131,3 +131,19 @@ def test_check_rows_not_written_for_two_days_are_deleted_by_retention(emulator, 
 
     assert deleted == 1
     assert [c.key.rsplit("/", 1)[1] for c in audit_store.account_checks().values()] == ["live"]
+
+
+def test_coverage_shows_when_a_quiet_sweep_last_verified_an_account(emulator, audit_store):
+    from enforcer.usecases.coverage import gather_coverage
+
+    emulator.add_subscription(SUBSCRIPTION, pricing=COMPLIANT_AI)
+    account = emulator.cognitive.add(SUBSCRIPTION, "rg-ai", "quiet", state="Enabled")
+    services = services_for(emulator.url, audit=audit_store, retry=PATIENT_RETRY)
+    sweep(services)  # compliant: no history row, one check row
+    assert not any(r.is_account for r in audit_store.history(SUBSCRIPTION, limit=100))
+
+    (row,) = gather_coverage(services)
+
+    assert row.resource_id == account and row.protected
+    assert row.last_verified == audit_store.account_checks()[account.lower()].verified_at
+    assert row.last_changed is None
