@@ -97,14 +97,7 @@ class CognitiveGateway:
             return None
         except AzureError as error:
             raise _classify(error, action="read the AI account", subscription_id=ref.subscription_id) from error
-        return AccountRef(
-            ref.subscription_id,
-            ref.resource_group,
-            str(account.name or ref.name),
-            tags=dict(account.tags or {}),
-            kind=account.kind,
-            location=account.location,
-        )
+        return _from_sdk(ref, account)
 
     def get_setting(self, resource_id: str) -> str | None:
         """`properties.state` of defenderForAISettings/Default; None when the account has no such setting (404)."""
@@ -129,20 +122,11 @@ class CognitiveGateway:
             pager: Any = self._client(sub).accounts.list().by_page()  # an azure.core PageIterator
             for page in pager:
                 pages += 1
-                for account in page:
-                    ref = parse_account_id(str(account.id or ""))
-                    if ref is None:
-                        continue
-                    accounts.append(
-                        AccountRef(
-                            ref.subscription_id,
-                            ref.resource_group,
-                            ref.name,
-                            tags=dict(account.tags or {}),
-                            kind=account.kind,
-                            location=account.location,
-                        )
-                    )
+                accounts.extend(
+                    _from_sdk(ref, account)
+                    for account in page
+                    if (ref := parse_account_id(str(account.id or ""))) is not None
+                )
                 # continuation_token: the nextLink of the page just read (None after the last page).
                 if pager.continuation_token and deadline is not None and time.monotonic() >= deadline:
                     raise EnforcementError(
@@ -173,6 +157,18 @@ class CognitiveGateway:
             clients, self._clients = list(self._clients.values()), OrderedDict()
         for client in clients:
             client.close()
+
+
+def _from_sdk(ref: AccountRef, account: Any) -> AccountRef:
+    """An SDK `Account` (from a GET or a list page) as an AccountRef with its tags, kind and location."""
+    return AccountRef(
+        ref.subscription_id,
+        ref.resource_group,
+        str(account.name or ref.name),
+        tags=dict(account.tags or {}),
+        kind=account.kind,
+        location=account.location,
+    )
 
 
 def _state(setting: Any) -> str | None:
