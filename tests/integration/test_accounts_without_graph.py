@@ -132,4 +132,4 @@ def test_a_subscription_whose_accounts_cannot_be_read_is_named_and_the_others_li
 
     assert sorted(a.resource_id for a in listing.accounts) == sorted(v for k, v in ids.items() if k != "b0")
     assert listing.unlisted == [SUB_B] and not listing.out_of_time
-    assert any("Defender for AI Enforcer account settings" in n for n in listing.notes)
+    assert any("Defender for AI Enforcer account settings" in n and SUB_B in n for n in listing.notes)
