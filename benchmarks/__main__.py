@@ -11,7 +11,10 @@ run is a fresh process, so its peak RSS is its own:
                                                     what changed, one `~verified` row per shard
   (a'') a second sweep on the now compliant fleet - steady state: no writes to Azure
   (a3) the same with the audit store on Azurite   - no history row
-  (d)  the sweep with the AI account pass (issue 13): --accounts accounts, --accounts-disabled of them Disabled
+  (d0) the sweep with the AI account pass (issue 13): --accounts accounts, --accounts-disabled of them Disabled,
+       no audit store (every account read)
+  (d)  the same on a warm fleet whose accounts the audit store recorded as verified, next to the sweep without
+       accounts, and the account-setting reads of a simulated day (issue 19, benchmarks/accounts.py)
   (b)  the naive loop: one pricings GET per subscription, in order, one at a time
   (c)  the sweep again with the same drift and 10 % of ARM calls answered 429 (Retry-After: 1)
 
@@ -186,10 +189,19 @@ def main(argv: list[str] | None = None) -> int:
             ask("reset")
             with_accounts = _in_child(sweep_child, url, args.concurrency, None, True, True)
             label = (
-                f"(d) sweep with the AI account pass: {args.accounts} accounts, {args.accounts_disabled:.0%} Disabled"
+                f"(d0) sweep with the AI account pass: {args.accounts} accounts, "
+                f"{args.accounts_disabled:.0%} Disabled, no audit store"
             )
             _print_sweep(label, with_accounts, ask("calls"))
             sys.stdout.flush()
+            if azurite is not None:
+                # Issue 19: on a warm, recorded fleet, and the reads of a simulated day (benchmarks/accounts.py).
+                from benchmarks import accounts
+
+                accounts.run(
+                    ask, _in_child, _print_sweep, url, args.concurrency, azurite.connection_string, args.accounts
+                )
+                sys.stdout.flush()
 
         _throttled_sweep(ask, url, args.concurrency, n)
 

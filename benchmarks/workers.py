@@ -16,8 +16,8 @@ def emulator_host(
     accounts: int = 0,
     accounts_disabled: float = 0.05,
 ) -> None:
-    """Run the emulator and answer the parent's commands: url, ids, calls, reset, redrift, throttle10, unthrottle,
-    early, stop."""
+    """Run the emulator and answer the parent's commands: url, ids, account_subs, calls, reset, redrift, throttle10,
+    unthrottle, early, stop."""
     from localdev.emulator import Emulator, FaultConfig
     from localdev.emulator.fleet import COMPLIANT, build_fleet
 
@@ -33,6 +33,8 @@ def emulator_host(
         command = conn.recv()
         if command == "ids":
             conn.send(ids)
+        elif command == "account_subs":
+            conn.send(holders)
         elif command == "calls":
             conn.send(dict(emulator.calls))
         elif command == "reset":

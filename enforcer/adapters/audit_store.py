@@ -25,6 +25,13 @@ from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 from enforcer.adapters.azure_errors import describe
 from enforcer.adapters.closing import ClosesOnExit
 from enforcer.adapters.tables import CHECK_OPTIONS, RETRY_ON_ALL_METHODS, TableConnection, is_table_missing
+from enforcer.core.account_checks import (
+    AccountCheck,
+    account_check_entity,
+    account_check_from_entity,
+    account_check_partitions,
+    check_from_outcome,
+)
 from enforcer.core.current_state import (
     VERIFIED_ROW_KEY,
     VerifiedMarker,
@@ -125,6 +132,8 @@ class AuditStore(ClosesOnExit):
         self.operations = 0
         # The shards' `~verified` rows as last read or written (see record_current).
         self._markers: dict[str, VerifiedMarker] | None = None
+        # The AI accounts' check index as last read or written (see _index_account_checks).
+        self._account_checks: dict[str, AccountCheck] | None = None
         self.rows_written = 0
 
     @property
@@ -232,6 +241,7 @@ class AuditStore(ClosesOnExit):
         records = self.record_history(outcomes)
         self._write_current([r for r in records if OutcomeKind(r.outcome) not in NOT_A_DECISION])
         self._index_wiring(records)
+        self._index_account_checks(outcomes)
         logger.info("Recorded %d audit record(s) in %s", len(records), self.audit_table)
         return records
 
@@ -253,6 +263,7 @@ class AuditStore(ClosesOnExit):
         """
         records = [AuditRecord.from_outcome(o) for o in outcomes if o.subscription_id]
         self._index_wiring(records)
+        self._index_account_checks(outcomes)
         plan = [r for r in records if OutcomeKind(r.outcome) not in NOT_A_DECISION and not r.is_account]
         if previous is None:
             self._write_current(plan)
@@ -292,6 +303,54 @@ class AuditStore(ClosesOnExit):
             if current is None or record.RowKey < current.RowKey:
                 newest[record.subscription_id] = record
         self._write_parallel(self.audit_table, [wiring_entity(r) for r in newest.values()], UpdateMode.REPLACE)
+
+    def _index_account_checks(self, outcomes: Sequence[Outcome]) -> None:
+        """Each AI account whose setting was read: when, and what it said (core/account_checks.py). A verified
+        `Enabled` is always written (its time moves the next read); another state only when it is news."""
+        known = self._account_checks
+        checks: dict[str, AccountCheck] = {}
+        for outcome in outcomes:
+            check = check_from_outcome(outcome, utc_now_iso())
+            if check is None:
+                continue
+            previous = known.get(check.key) if known is not None else None
+            if check.verified_enabled or known is None or previous is None or previous.state != check.state:
+                checks[check.key] = check
+        self._write_parallel(self.audit_table, [account_check_entity(c) for c in checks.values()], UpdateMode.REPLACE)
+        if known is not None:
+            known.update(checks)
+
+    def account_checks(self) -> dict[str, AccountCheck]:
+        """Every AI account's last check, by lower-case resource id (the 16 shards read at once)."""
+        with ThreadPoolExecutor(max_workers=PARALLEL_WRITES, thread_name_prefix="audit-read") as pool:
+            shards = pool.map(
+                lambda pk: self._query(self.audit_table, "PartitionKey eq @pk", {"pk": pk}),
+                account_check_partitions(),
+            )
+            checks = [account_check_from_entity(e) for shard in shards for e in shard]
+        self._account_checks = {c.key: c for c in checks}
+        return dict(self._account_checks)
+
+    def delete_account_checks_before(self, older_than_iso: str, *, deadline: float | None = None) -> int:
+        """Delete account check rows last written before this time (accounts deleted since, mostly); how many.
+
+        A row of an account that still exists only costs that account one read at the next sweep, which writes
+        it again. Stops between batches once `deadline` (time.monotonic) has passed."""
+        deleted = 0
+        for partition in account_check_partitions():
+            rows = self._query(
+                self.audit_table,
+                "PartitionKey eq @pk and verified_at lt @cutoff",
+                {"pk": partition, "cutoff": older_than_iso},
+                select=["PartitionKey", "RowKey"],
+            )
+            for chunk in batches(rows):
+                if deadline is not None and time.monotonic() > deadline:
+                    return deleted
+                self._submit(self.audit_table, chunk, op="delete")
+                deleted += len(chunk)
+                self._account_checks = None  # the cache no longer matches the table
+        return deleted
 
     def _write_current(self, records: Sequence[AuditRecord]) -> None:
         newest: dict[str, AuditRecord] = {}

@@ -1,5 +1,7 @@
 """AI accounts through the real Azure SDK: each account's `defenderForAISettings/Default`, and the accounts in
-scope from Azure Resource Graph's `resources` table.
+scope from Azure Resource Graph's `resources` table or, when Resource Graph fails or is off, from each
+subscription's `Accounts - List` (`GET /subscriptions/{id}/providers/Microsoft.CognitiveServices/accounts`, paged
+with nextLink).
 
 `azure-mgmt-cognitiveservices` (14.1.0, api-version 2025-09-01) is imported lazily (cold start). Its client is
 bound to one subscription, so one client per subscription is kept, all sharing the ArmGateway's HTTP session,
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
@@ -95,14 +98,7 @@ class CognitiveGateway:
             return None
         except AzureError as error:
             raise _classify(error, action="read the AI account", subscription_id=ref.subscription_id) from error
-        return AccountRef(
-            ref.subscription_id,
-            ref.resource_group,
-            str(account.name or ref.name),
-            tags=dict(account.tags or {}),
-            kind=account.kind,
-            location=account.location,
-        )
+        return _from_sdk(ref, account)
 
     def get_setting(self, resource_id: str) -> str | None:
         """`properties.state` of defenderForAISettings/Default; None when the account has no such setting (404)."""
@@ -116,6 +112,37 @@ class CognitiveGateway:
         except AzureError as error:
             raise _classify(error, action="read defenderForAISettings", subscription_id=ref.subscription_id) from error
         return canonical_state(_state(setting))
+
+    def list_accounts(
+        self, subscription_id: str, *, deadline: float | None = None
+    ) -> tuple[list[AccountRef | UnreadableAccount], int]:
+        """(every AI account of the subscription, pages read), page by page through nextLink. Stops with an
+        EnforcementError when `deadline` (time.monotonic) passes between pages, or when a page fails."""
+        sub = subscription_id.lower()
+        accounts: list[AccountRef | UnreadableAccount] = []
+        pages = 0
+        try:
+            pager: Any = self._client(sub).accounts.list().by_page()  # an azure.core PageIterator
+            for page in pager:
+                pages += 1
+                for account in page:
+                    raw_id = str(account.id or "")
+                    ref = parse_account_id(raw_id)
+                    # An id that is not an account id by Azure's rules is reported, never dropped.
+                    accounts.append(
+                        _from_sdk(ref, account) if ref else UnreadableAccount(sub, raw_id, str(account.name or ""))
+                    )
+                # continuation_token: the nextLink of the page just read (None after the last page).
+                if pager.continuation_token and deadline is not None and time.monotonic() >= deadline:
+                    raise EnforcementError(
+                        ErrorKind.THROTTLED,
+                        f"Listing the AI accounts of subscription {sub} stopped at the time budget after {pages} "
+                        "page(s). Fix: none needed, the next run lists them again; if it recurs, raise "
+                        "ENFORCER_SWEEP_TIME_BUDGET_SECONDS or let Resource Graph list the accounts.",
+                    )
+        except AzureError as error:
+            raise _classify(error, action="list the AI accounts", subscription_id=sub) from error
+        return accounts, pages
 
     def put_setting(self, resource_id: str, state: str) -> str:
         """PUT (create or update: the only write that also creates the setting); returns the state Azure answered."""
@@ -139,6 +166,18 @@ class CognitiveGateway:
 
 def _shown(row: object) -> str:
     return clip(escape_control(repr(row)), 300)
+
+
+def _from_sdk(ref: AccountRef, account: Any) -> AccountRef:
+    """An SDK `Account` (from a GET or a list page) as an AccountRef with its tags, kind and location."""
+    return AccountRef(
+        ref.subscription_id,
+        ref.resource_group,
+        str(account.name or ref.name),
+        tags=dict(account.tags or {}),
+        kind=account.kind,
+        location=account.location,
+    )
 
 
 def _state(setting: Any) -> str | None:

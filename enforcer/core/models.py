@@ -101,7 +101,12 @@ def attention_rank(outcome: OutcomeKind | str) -> int:
 
 def utc_now_iso() -> str:
     """Now, as ISO 8601 UTC with milliseconds and a Z: the form of every time the enforcer records."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_iso(datetime.now(UTC))
+
+
+def utc_iso(moment: datetime) -> str:
+    """A time in the form of every time the enforcer records (see utc_now_iso), so that stored times compare as text."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class ErrorKind(enum.StrEnum):

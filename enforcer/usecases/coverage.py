@@ -2,13 +2,15 @@
 setting, and when the enforcer last verified and last changed it. Reads only; never writes to Azure.
 
 Calls: the subscription list (one paged call), the plan per subscription (Resource Graph in batches of 1,000, with
-a direct GET for any subscription it does not show), the accounts (Resource Graph), one GET per account (bounded
+a direct GET for any subscription it does not show), the accounts (Resource Graph, or each subscription's
+`Accounts - List` when it fails or is off: usecases/account_listing.py), one GET per account (bounded
 concurrency), and per subscription one audit-store query when an audit store is configured.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, runtime_checkable
@@ -18,6 +20,8 @@ from enforcer.core.coverage import CoverageRow
 from enforcer.core.errors import EnforcementError, ResourceGraphError
 from enforcer.core.models import MAX_SUBSCRIPTIONS_PER_QUERY, OutcomeKind, PricingState, SubscriptionInfo
 from enforcer.core.scope import exclusion_by_id, exclusion_by_metadata
+from enforcer.usecases.account_listing import list_accounts
+from enforcer.usecases.ports import AccountCheckLog
 from enforcer.usecases.services import Services
 
 logger = logging.getLogger(__name__)
@@ -99,7 +103,7 @@ def gather_coverage_in_scope(services: Services) -> tuple[list[CoverageRow], int
     """(one row per AI account in scope, subscriptions in scope the identity sees): with no accounts, the second
     tells "sees no subscription" from "sees subscriptions without accounts". Raises CoverageError as above."""
     settings = services.settings
-    if services.account_index is None or services.accounts is None:
+    if services.accounts is None:
         raise CoverageError("no AI account gateway is configured")
     try:
         listing = services.arm.list_subscriptions()
@@ -109,13 +113,17 @@ def gather_coverage_in_scope(services: Services) -> tuple[list[CoverageRow], int
         i.subscription_id: i for i in listing.subscriptions if exclusion_by_id(i.subscription_id, settings) is None
     }
     subs = sorted(infos)
-    accounts: list[AccountRef | UnreadableAccount] = []
-    for start in range(0, len(subs), MAX_SUBSCRIPTIONS_PER_QUERY):
-        try:
-            found, _requests = services.account_index.accounts(subs[start : start + MAX_SUBSCRIPTIONS_PER_QUERY])
-        except ResourceGraphError as error:
-            raise CoverageError(f"cannot list AI accounts: {error}") from error
-        accounts.extend(found)
+    # Resource Graph, or per subscription with ARM when it fails or is off; within the sweep's time budget.
+    found = list_accounts(services, settings, subs, deadline=time.monotonic() + settings.sweep_time_budget_seconds)
+    if found.out_of_time:
+        raise CoverageError(
+            f"cannot list AI accounts: the AI accounts of {len(found.unlisted)} subscription(s) were not listed "
+            f"within {settings.sweep_time_budget_seconds} s (ENFORCER_SWEEP_TIME_BUDGET_SECONDS). Fix: retry, or "
+            "raise the budget or ENFORCER_SWEEP_CONCURRENCY"
+        )
+    for note in found.notes:
+        logger.warning("coverage: %s", note)
+    accounts = found.accounts
     plans = _plans(services, sorted({a.subscription_id for a in accounts}))
     gateway = services.accounts
 
@@ -150,12 +158,29 @@ def gather_coverage_in_scope(services: Services) -> tuple[list[CoverageRow], int
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="coverage") as pool:
         rows = list(pool.map(row, accounts))
     histories = {sub: _history(services, sub) for sub in sorted({r.subscription_id for r in rows})}
+    checks = _verified_by_checks(services)
     result = []
     for r in rows:
         verified, changed = histories.get(r.subscription_id, {}).get(r.resource_id.lower(), (None, None))
+        # A sweep's quiet check leaves no history row; the account check index has its time.
+        checked = checks.get(r.resource_id.lower())
+        if checked and (verified is None or checked > verified):
+            verified = checked
         result.append(
             CoverageRow(**{**r.__dict__, "last_verified": verified, "last_changed": changed})
             if verified or changed
             else r
         )
     return result, len(subs)
+
+
+def _verified_by_checks(services: Services) -> dict[str, str]:
+    """{resource id (lower-case): when its setting was last read as Enabled} from the account check index."""
+    audit = services.audit
+    if audit is None or not isinstance(audit, AccountCheckLog):
+        return {}
+    try:
+        return {key: c.verified_at for key, c in audit.account_checks().items() if c.verified_enabled}
+    except Exception as error:  # the report is still useful without it
+        logger.warning("coverage: cannot read the AI account check index: %s", type(error).__name__)
+        return {}

@@ -22,6 +22,7 @@ from enforcer.core.models import (
 from enforcer.core.wiring import EventSubscriptionView, SystemTopic, WiringConfig
 
 if TYPE_CHECKING:
+    from enforcer.core.account_checks import AccountCheck
     from enforcer.core.claims import Claim
     from enforcer.core.health import OutboxDepth
     from enforcer.core.records import AuditRecord
@@ -147,7 +148,20 @@ class AccountGateway(Protocol):
     def get_account(self, resource_id: str) -> AccountRef | None: ...
     def get_setting(self, resource_id: str) -> str | None: ...
     def put_setting(self, resource_id: str, state: str) -> str: ...
+    # (accounts, pages read): a subscription's `Accounts - List`, when Resource Graph cannot list them.
+    def list_accounts(
+        self, subscription_id: str, *, deadline: float | None = None
+    ) -> tuple[list[AccountRef | UnreadableAccount], int]: ...
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class AccountCheckLog(Protocol):
+    """An audit store that keeps when each AI account's setting was last read (core/account_checks.py); it writes
+    that index itself when it records account outcomes."""
+
+    def account_checks(self) -> dict[str, AccountCheck]: ...
+    def delete_account_checks_before(self, older_than_iso: str, *, deadline: float | None = None) -> int: ...
 
 
 class AccountIndex(Protocol):

@@ -14,7 +14,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+from enforcer.core.account_checks import RECHECK_ACCOUNT_HOURS, AccountCheck, split_due
 from enforcer.core.accounts import (
     ENABLED,
     NOT_READABLE,
@@ -26,9 +28,8 @@ from enforcer.core.accounts import (
     exempt_reason,
     parse_account_id,
 )
-from enforcer.core.errors import EnforcementError, ResourceGraphError, mark_failed
+from enforcer.core.errors import EnforcementError, mark_failed
 from enforcer.core.models import (
-    MAX_SUBSCRIPTIONS_PER_QUERY,
     ErrorKind,
     Mode,
     Outcome,
@@ -38,6 +39,8 @@ from enforcer.core.models import (
 )
 from enforcer.core.scope import exclusion_by_id, exclusion_by_metadata
 from enforcer.core.settings import Settings
+from enforcer.usecases.account_listing import list_accounts
+from enforcer.usecases.ports import AccountCheckLog
 from enforcer.usecases.services import Services
 
 logger = logging.getLogger(__name__)
@@ -204,11 +207,15 @@ def protect_event_account(
 
 @dataclass
 class AccountPass:
-    """What the sweep's account pass did: one outcome per account, Resource Graph requests, notes."""
+    """What the sweep's account pass did: one outcome per account read, Resource Graph requests, ARM list pages,
+    notes."""
 
     outcomes: list[Outcome] = field(default_factory=list)
     requests: int = 0
     notes: list[str] = field(default_factory=list)
+    list_pages: int = 0
+    # Accounts verified Enabled recently, left until their time of day (core/account_checks.py).
+    resting: int = 0
 
 
 def account_pass(
@@ -219,29 +226,33 @@ def account_pass(
     *,
     deadline: float | None = None,
     clock: Callable[[], float] = time.monotonic,
+    now: datetime | None = None,
 ) -> AccountPass:
     """Every AI account of the subscriptions the subscription pass handled (excluded ones skipped: their exclusion
-    covers their accounts), from Resource Graph in batches of at most 1,000 subscriptions, each account decided
-    with at most `settings.sweep_concurrency` at once. Accounts not started by `deadline` are left to the next run."""
+    covers their accounts), listed by `account_listing.list_accounts`, each account decided with at most
+    `settings.sweep_concurrency` at once. With an audit store that keeps account checks, an account verified
+    `Enabled` within the day is read again only when its time of day comes round (`now`, default the current
+    time). Accounts not started by `deadline` are left to the next run."""
     result = AccountPass()
     if settings.account_protection is AccountProtection.UNMANAGED:
         return result
-    if services.account_index is None or services.accounts is None:
-        result.notes.append("AI accounts not checked: no Resource Graph account index is configured")
+    if services.accounts is None:
+        result.notes.append("AI accounts not checked: no AI account gateway is configured")
         return result
     skip = {OutcomeKind.EXCLUDED, OutcomeKind.IGNORED, OutcomeKind.REJECTED}
     subs = list(dict.fromkeys(o.subscription_id for o in subscription_outcomes if o.outcome not in skip))
-    accounts: list[AccountRef | UnreadableAccount] = []
-    for start in range(0, len(subs), MAX_SUBSCRIPTIONS_PER_QUERY):
-        batch = subs[start : start + MAX_SUBSCRIPTIONS_PER_QUERY]
-        try:
-            found, requests = services.account_index.accounts(batch)
-        except ResourceGraphError as error:
-            result.requests += error.requests
-            result.notes.append(f"AI accounts of {len(batch)} subscription(s) not checked: {error}")
-            continue
-        result.requests += requests
-        accounts.extend(found)
+    # The check index is read while the accounts are listed (both are a few round trips of waiting).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="account-checks") as pool:
+        checks = pool.submit(_account_checks, services)
+        listing = list_accounts(services, settings, subs, deadline=deadline, clock=clock)
+    result.requests, result.list_pages = listing.graph_requests, listing.arm_pages
+    result.notes.extend(listing.notes)
+    accounts, result.resting = _not_resting(settings, listing.accounts, checks.result(), now or datetime.now(UTC))
+    if result.resting:
+        result.notes.append(
+            f"{result.resting} AI account(s) verified Enabled within {RECHECK_ACCOUNT_HOURS:g} h: not read again "
+            "until their time of day (other writers' changes arrive as events)"
+        )
     if not accounts:
         return result
 
@@ -263,6 +274,8 @@ def account_pass(
             f"time budget spent: {len(result.outcomes)} of {len(accounts)} AI account(s) checked; the next sweep "
             "checks them all again"
         )
+    if not result.outcomes:
+        return result
     counts = Counter(o.outcome.value for o in result.outcomes)
     result.notes.append(
         f"AI accounts: {len(result.outcomes)} checked ("
@@ -270,3 +283,33 @@ def account_pass(
         + f") in {len(subs)} subscription(s)"
     )
     return result
+
+
+def _account_checks(services: Services) -> dict[str, AccountCheck] | None:
+    """Each account's last check from the audit store; None without one (or unreadable): every account is read."""
+    audit = services.audit
+    if audit is None or not isinstance(audit, AccountCheckLog):
+        return None
+    try:
+        return audit.account_checks()
+    except Exception as error:  # an optimisation only: without it every account is read, as without a store
+        logger.warning("AI account check index unreadable (%s): every account is read", type(error).__name__)
+        return None
+
+
+def _not_resting(
+    settings: Settings,
+    accounts: list[AccountRef | UnreadableAccount],
+    checks: dict[str, AccountCheck] | None,
+    now: datetime,
+) -> tuple[list[AccountRef | UnreadableAccount], int]:
+    """(accounts to decide now, how many rest until their time of day)."""
+    if checks is None or not accounts:
+        return accounts, 0
+    # An id that cannot be read is reported every time; an exempt account costs no read and keeps `excluded`.
+    unreadable = [a for a in accounts if isinstance(a, UnreadableAccount)]
+    readable = [a for a in accounts if isinstance(a, AccountRef)]
+    exempt = [a for a in readable if exempt_reason(a.tags, settings.exempt_tag) is not None]
+    exempt_keys = {a.key for a in exempt}
+    due, resting = split_due([a for a in readable if a.key not in exempt_keys], checks, now)
+    return [*unreadable, *exempt, *due], len(resting)

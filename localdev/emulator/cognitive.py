@@ -6,7 +6,9 @@ UpdateDefenderForAISetting.json). Where the examples say nothing, the behaviour 
 - an account created without a setting answers GET .../defenderForAISettings/Default with 404 until a PUT
   creates it (the PUT example documents 201 for a create);
 - PATCH of a setting that does not exist is 404 (the update example shows only 200);
-- Resource Graph's `resources` table shows accounts with no lag (the pricings rows have a configurable lag).
+- Resource Graph's `resources` table shows accounts with no lag (the pricings rows have a configurable lag);
+- `Accounts - List` (per subscription) answers pages of `list_page_size` accounts (100 by default) with an absolute
+  `nextLink` carrying `$skiptoken`; the real page size is not published, only that the list pages with nextLink.
 """
 
 from __future__ import annotations
@@ -149,10 +151,12 @@ class AccountRecord:
 class AccountStore:
     """Accounts by lower-case resource id, thread-safe; per subscription in insertion order."""
 
-    def __init__(self) -> None:
+    def __init__(self, list_page_size: int = 100) -> None:
         self._lock = threading.Lock()
         self._accounts: dict[str, AccountRecord] = {}
         self._by_sub: dict[str, list[str]] = {}
+        # Accounts per page of `Accounts - List` (OUR READING of the size; tests set it small to see paging).
+        self.list_page_size = list_page_size
 
     def add(
         self,
@@ -227,9 +231,18 @@ class AccountStore:
 
     # ------------------------------------------------------------------ HTTP
     def serve(
-        self, kind: str, method: str, path: str, query: Mapping[str, list[str]], body: bytes, *, forbidden: str | None
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        query: Mapping[str, list[str]],
+        body: bytes,
+        *,
+        forbidden: str | None,
+        base_url: str = "",
     ) -> tuple[int, dict[str, Any]]:
-        """(status, body) for one Cognitive Services request whose subscription exists and is readable."""
+        """(status, body) for one Cognitive Services request whose subscription exists and is readable;
+        `base_url` is the emulator's, for the list's absolute nextLink."""
         version = _query_value(query, "api-version")
         if not version:
             raise CognitiveError(
@@ -253,7 +266,7 @@ class AccountStore:
         if kind == "cognitive.accounts.list":
             if forbidden == "all":
                 raise _forbidden("Microsoft.CognitiveServices/accounts/read", path)
-            return 200, {"value": [a.to_arm() for a in self.in_subscription(groups["sub"])]}
+            return 200, self._list_page(groups["sub"], query, base_url)
         account = self.get(
             f"/subscriptions/{groups['sub']}/resourceGroups/{groups['rg']}"
             f"/providers/Microsoft.CognitiveServices/accounts/{groups['name']}"
@@ -300,6 +313,24 @@ class AccountStore:
             account.modified_by = "enforcer-identity"
             account.etag = f'"{uuid.uuid4()}"'
         return (201 if created else 200), account.setting()
+
+    def _list_page(self, subscription_id: str, query: Mapping[str, list[str]], base_url: str) -> dict[str, Any]:
+        token = _query_value(query, "$skiptoken")
+        offset = 0
+        if token is not None:
+            if not token.isdigit():
+                raise CognitiveError(400, "InvalidSkipToken", "The $skiptoken is malformed.")
+            offset = int(token)
+        accounts = self.in_subscription(subscription_id)
+        size = max(1, self.list_page_size)
+        page: dict[str, Any] = {"value": [a.to_arm() for a in accounts[offset : offset + size]]}
+        if offset + size < len(accounts):
+            version = _query_value(query, "api-version")
+            page["nextLink"] = (
+                f"{base_url}/subscriptions/{subscription_id}/providers/Microsoft.CognitiveServices/accounts"
+                f"?api-version={version}&$skiptoken={offset + size}"
+            )
+        return page
 
     def resource_graph_rows(self, subscription_ids: Iterable[str]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []

@@ -33,6 +33,8 @@ class FaultConfig:
       MissingSubscriptionRegistration until the register call succeeds (which removes the id).
     - `registration_forbidden`: the register call answers 403.
     - `resource_graph_unavailable`: Resource Graph answers 503.
+    - `resource_graph_error`: Resource Graph answers this status to every query (404, 500, ...; 0: off), with
+      the bodies in localdev/emulator/graph_faults.py. For the fallbacks that list with ARM instead.
     - `resource_graph_lag_seconds`: Resource Graph rows show pricing state as it was that long ago, and a
       subscription added less than that long ago is not listed yet.
     - `resource_graph_quota`: queries allowed per `resource_graph_quota_window_seconds` (Resource Graph's
@@ -62,6 +64,7 @@ class FaultConfig:
     unregistered: set[str] = field(default_factory=set)
     registration_forbidden: set[str] = field(default_factory=set)
     resource_graph_unavailable: bool = False
+    resource_graph_error: int = 0
     resource_graph_lag_seconds: float = 0.0
     resource_graph_quota: int = 0
     resource_graph_quota_window_seconds: float = 5.0

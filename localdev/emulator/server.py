@@ -43,6 +43,7 @@ from localdev.emulator import authorization, cognitive
 from localdev.emulator.eventgrid import EVENTGRID_KINDS, EVENTGRID_ROUTES, EVENTGRID_WRITE_KINDS, EventGridState
 from localdev.emulator.faults import FaultConfig, FaultDraws
 from localdev.emulator.fleet import FleetMember, build_fleet
+from localdev.emulator.graph_faults import resource_graph_failure
 from localdev.emulator.state import (
     DEFAULT_TENANT_ID,
     HISTORY_SECONDS,
@@ -705,7 +706,13 @@ class Emulator(RunsWhileEntered):
             raise ArmError(404, "SubscriptionNotFound", f"The subscription '{sub_id}' could not be found.")
         try:
             status, body = self.cognitive.serve(
-                route.kind, call.method, call.path, call.query, call.body, forbidden=faults.forbidden.get(sub_id)
+                route.kind,
+                call.method,
+                call.path,
+                call.query,
+                call.body,
+                forbidden=faults.forbidden.get(sub_id),
+                base_url=self.url,
             )
         except cognitive.CognitiveError as error:
             raise ArmError(error.status, error.code, error.message) from None
@@ -847,6 +854,8 @@ class Emulator(RunsWhileEntered):
             raise ArmError(
                 503, "ServiceUnavailable", "Azure Resource Graph is temporarily unavailable. Please retry later."
             )
+        if faults.resource_graph_error:
+            raise ArmError(*resource_graph_failure(faults.resource_graph_error))
         try:
             request = json.loads(body or b"null")
         except ValueError:

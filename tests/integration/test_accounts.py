@@ -156,11 +156,12 @@ def test_setting_created_when_the_account_has_none(stack):
     assert (record.outcome, record.account_before) == ("remediated", "absent")
 
 
-def test_sweep_finds_and_fixes_an_account_switched_off_later(emulator, audit_store):
+def test_sweep_finds_and_fixes_an_account_switched_off_later(emulator):
+    # Without an audit store every sweep reads every account (with one: tests/integration/test_account_checks.py).
     emulator.add_subscription(SUBSCRIPTION, display_name="ai-team", pricing=COMPLIANT_AI)
     emulator.cognitive.add(SUBSCRIPTION, "rg-ai", "contoso-openai", state="Enabled")
     notifier = RecordingNotifier()
-    services = services_for(emulator.url, audit=audit_store, notifier=notifier, retry=PATIENT_RETRY)
+    services = services_for(emulator.url, notifier=notifier, retry=PATIENT_RETRY)
     first = sweep(services)
     assert [o.outcome.value for o in first.outcomes if o.is_account] == ["compliant"]
     assert emulator.calls["cognitive.defenderforai.put"] == 0

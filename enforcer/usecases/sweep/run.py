@@ -9,21 +9,24 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
+from enforcer.core.account_checks import RECHECK_ACCOUNT_HOURS
 from enforcer.core.claims import CLAIM_KEEP_HOURS
 from enforcer.core.models import (
     Mode,
     Outcome,
     RunSummary,
     Trigger,
+    utc_iso,
     utc_now_iso,
 )
 from enforcer.core.records import is_notable
 from enforcer.core.sweep_plan import resume_point
+from enforcer.usecases.account_listing import LIST_ACCOUNTS
 from enforcer.usecases.doctor import MAX_CATALOGUE_READS, daily_catalogue
 from enforcer.usecases.enforce import Enforcer
 from enforcer.usecases.health import after_sweep
 from enforcer.usecases.notify import resend_pending
-from enforcer.usecases.ports import PricingIndex
+from enforcer.usecases.ports import AccountCheckLog, PricingIndex
 from enforcer.usecases.protect_accounts import account_pass
 from enforcer.usecases.record import new_run_id
 from enforcer.usecases.services import Services
@@ -103,6 +106,12 @@ def _maintain(services: Services, run: Run, plan: Plan, notes: list[str], now: d
             purged = services.claims.purge(claims_cutoff.isoformat().replace("+00:00", "Z"), deadline=deadline)
             if purged:
                 notes.append(f"retention: deleted {purged} event claim(s) older than {CLAIM_KEEP_HOURS:g} h")
+        if isinstance(audit, AccountCheckLog):
+            # Accounts deleted since leave their check rows behind; a live account's row is rewritten daily.
+            checks_cutoff = now - timedelta(hours=2 * RECHECK_ACCOUNT_HOURS)
+            gone = audit.delete_account_checks_before(utc_iso(checks_cutoff), deadline=deadline)
+            if gone:
+                notes.append(f"retention: deleted {gone} AI account check row(s) not written for 2 days")
         audit.set_marker(RETENTION_MARKER, now.isoformat())
         if deleted:
             notes.append(f"retention: deleted {deleted} history row(s) older than {cutoff:%Y-%m-%d}")
@@ -186,11 +195,15 @@ def sweep(
     outcomes = [run.outcomes[s] for s in order if s in run.outcomes]
     # Then every AI account's own setting in the subscriptions just handled (usecases/protect_accounts.py).
     accounts_started = clock()
-    accounts = account_pass(services, run.enforcer.settings, run.trigger, outcomes, deadline=run.deadline, clock=clock)
+    accounts = account_pass(
+        services, run.enforcer.settings, run.trigger, outcomes, deadline=run.deadline, clock=clock, now=now
+    )
     _record_notable(services, run, accounts.outcomes)
     outcomes += accounts.outcomes
     if accounts.requests:
         plan.calls["resourcegraph.resources.accounts"] = accounts.requests
+    if accounts.list_pages:
+        plan.calls[LIST_ACCOUNTS] = accounts.list_pages
     plan.notes.extend(accounts.notes)
     timings["accounts"] = clock() - accounts_started
     # Event wiring for new AI accounts, for the subscriptions just handled (usecases/wire_events.py).
