@@ -168,7 +168,9 @@ def test_a_fleet_of_400_with_every_third_call_throttled_ends_fully_fixed(emulato
 def test_two_processes_enforcing_one_subscription_both_end_correct(emulator):
     sub = new_sub()
     emulator.add_subscription(sub)
-    emulator.faults = FaultConfig(put_hold_seconds=1.0)
+    # The first PUT is held long enough that the other process's GET, metadata read and PUT surely land inside it:
+    # with 1 s, a full-suite run (a busy interpreter) was seen letting one process start after the other finished.
+    emulator.faults = FaultConfig(put_hold_seconds=3.0)
     # Two gateways, two sessions, two enforcers: as two function instances would be.
     services = [
         services_for(emulator.url, retry=RetrySettings(total=2, backoff_factor=0.1, conflict_deadline_seconds=10))
