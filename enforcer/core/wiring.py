@@ -2,7 +2,8 @@
 
 The enforcer's instant reaction to a new AI account needs, in every subscription, an event subscription on that
 subscription's `Microsoft.Resources.Subscriptions` system topic: `Microsoft.Resources.ResourceWriteSuccess` with
-`data.operationName` in `Microsoft.CognitiveServices/accounts/write` (and the drift operations of OPERATIONS), delivered to the `ai_account_created`
+`data.operationName` in `Microsoft.CognitiveServices/accounts/write` (and the drift writes of OPERATIONS),
+delivered to the `ai_account_created`
 function, retried for 24 hours and dead-lettered, exactly as infra/modules/event-subscription.bicep declares it.
 Azure allows one system topic per source, so an existing topic is reused and only our event subscription is
 added to it. This module decides; usecases/wire_events.py acts; adapters/eventgrid.py talks to Azure.
