@@ -115,7 +115,7 @@ def test_a_foreign_write_that_leaves_the_plan_compliant_costs_one_get_and_no_put
     assert outcome.outcome.value == "compliant"
     assert dict(emulator.calls) == {"pricings.get": 1}
     (record,) = [r for r in audit.history(SUBSCRIPTION) if r.trigger_id == event["id"]]
-    assert record.outcome == "compliant" and record.actor_value().name == "alice@contoso.example"  # type: ignore[union-attr]
+    assert record.outcome == "compliant" and record.actor_value().name == "alice@contoso.example"
     assert stack["sink"].messages == []
 
 
@@ -166,7 +166,7 @@ def test_an_account_switched_to_disabled_by_a_user_is_enabled_again_with_the_act
     assert emulator.cognitive.state(ACCOUNT) == "Enabled"
     assert emulator.calls["pricings.put"] == 0
     (record,) = [r for r in audit.history(SUBSCRIPTION) if r.is_account]
-    assert record.actor_value().name == "alice@contoso.example"  # type: ignore[union-attr]
+    assert record.actor_value().name == "alice@contoso.example"
     (card,) = cards(stack["sink"])
     assert "Defender for AI was switched to Disabled on AI account oai-1 by alice@contoso.example" in card
 
