@@ -1,18 +1,16 @@
 """Handle one Event Grid event: parse, scope, claim, enforce, record, notify. A malformed event never raises.
 
-Both the functions (handlers/events.py) and `python -m enforcer handle-event` run this. Beside the plan: the
-event wiring of a new subscription (usecases/wire_events.py, after the plan) and the AI account the event names
-(usecases/protect_accounts.py, at the same time as the plan: the two are independent), each with a record of its
-own. Writes by anyone to the plan or to an account's own switch go to usecases/drift_events.py (issue 19).
-`handle_event_outcomes` returns every outcome; `handle_event` the first (the subscription's), for callers that
-want one.
+Both the functions (handlers/events.py) and `python -m enforcer handle-event` run this. After the plan: the
+event wiring of a new subscription (usecases/wire_events.py) and the AI account the event names
+(usecases/protect_accounts.py), each with a record of its own. Writes by anyone to the plan or to an account's
+own switch go to usecases/drift_events.py (issue 19). `handle_event_outcomes` returns every outcome;
+`handle_event` the first (the subscription's), for callers that want one.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from enforcer.core.events import EnforceRequest, Route, parse_event
 from enforcer.core.models import Outcome, OutcomeKind, Trigger, utc_now_iso
@@ -117,18 +115,11 @@ def _handle_event(raw: object, route: Route, services: Services) -> list[Outcome
 
 
 def _plan_wiring_and_account(services: Services, parsed: EnforceRequest, trigger: Trigger) -> list[Outcome]:
-    """The plan and the account the event names, at the same time (independent resources: two round trips
-    instead of four when both need a write); then, for a new subscription, its event wiring."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-account") as pool:
-        account_future = (
-            pool.submit(protect_event_account, services, parsed.resource_id, trigger)
-            if parsed.resource_id is not None
-            else None
-        )
-        outcome = services.enforcer.enforce(
-            parsed.subscription_id, trigger, new_subscription=parsed.announces_new_subscription
-        )
-        account_outcome = account_future.result() if account_future is not None else None
+    """The plan, then (for a new subscription) its event wiring, then the AI account the event names. Kept one after
+    the other: run at once, a cold instance would read the subscription's metadata twice (issue 19 (f) not done)."""
+    outcome = services.enforcer.enforce(
+        parsed.subscription_id, trigger, new_subscription=parsed.announces_new_subscription
+    )
     if parsed.display_name and not outcome.subscription_name:
         outcome.subscription_name = parsed.display_name
     outcomes = [outcome]
@@ -137,6 +128,7 @@ def _plan_wiring_and_account(services: Services, parsed: EnforceRequest, trigger
         wired = wire_new_subscription(services, outcome, outcome.trigger)
         if wired is not None:
             outcomes.append(wired)
+    account_outcome = protect_event_account(services, parsed.resource_id, trigger)
     if account_outcome is not None:
         if account_outcome.subscription_name is None:
             account_outcome.subscription_name = outcome.subscription_name
