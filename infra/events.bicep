@@ -3,7 +3,8 @@
 // per-subscription parts go to each managed subscription.
 //
 //   ai_account_created   <- Microsoft.Resources.Subscriptions system topic of each managed subscription
-//                           (ResourceWriteSuccess of Microsoft.CognitiveServices/accounts/write), Event Grid schema
+//                           (ResourceWriteSuccess of Microsoft.CognitiveServices/accounts/write, and of
+//                           Microsoft.Security/pricings/write and .../accounts/defenderForAISettings/write), Event Grid schema
 //   subscription_created <- vending custom topic (Enforcer.SubscriptionCreated), CloudEvents 1.0
 //   subscription_created <- PolicyStates system topic of the management group (audit policy c2c0c6d8
 //                           NonCompliant), delivered as CloudEvents 1.0 so the function sees one schema
@@ -72,8 +73,12 @@ var auditPolicyDefinitionId = '/providers/Microsoft.Authorization/policyDefiniti
 var aiAccountEventTypes = [
   'Microsoft.Resources.ResourceWriteSuccess'
 ]
+// New AI accounts, and anyone's write to a plan or to an account's own Defender for AI switch (issue 19: drift is
+// restored within seconds; the enforcer recognises its own writes by the caller's object id in the claims).
 var aiAccountOperations = [
   'Microsoft.CognitiveServices/accounts/write'
+  'Microsoft.Security/pricings/write'
+  'Microsoft.CognitiveServices/accounts/defenderForAISettings/write'
 ]
 var vendingEventTypes = [
   'Enforcer.SubscriptionCreated'

@@ -172,6 +172,18 @@ param heartbeatHours int = 24
 @description('ENFORCER_ACCOUNT_PROTECTION: `on` enables Defender for AI on each AI account whose own setting is Disabled; `report` only records and notifies; `unmanaged` does not read accounts.')
 param accountProtection string = 'on'
 
+// Source: enforcer/core/settings.py (Settings.from_env accepts 1-100; tests/infra checks it)
+@minValue(1)
+@maxValue(100)
+@description('ENFORCER_TUG_OF_WAR_RESTORES: event-driven restores of one subscription or AI account within the window after which the event path stops restoring it and records conflict.')
+param tugOfWarRestores int = 3
+
+// Source: enforcer/core/settings.py (Settings.from_env accepts 1-1440; tests/infra checks it)
+@minValue(1)
+@maxValue(1440)
+@description('ENFORCER_TUG_OF_WAR_MINUTES: the tug-of-war window in minutes.')
+param tugOfWarMinutes int = 60
+
 // ---------------------------------------------------------------------------------------------------
 // Scope of enforcement and permissions
 // ---------------------------------------------------------------------------------------------------
@@ -338,6 +350,11 @@ var enforcerAppSettings = {
   ENFORCER_EVENT_DEAD_LETTER_ACCOUNT_ID: resourceId(subscription().subscriptionId, hostingResourceGroupName, 'Microsoft.Storage/storageAccounts', storageAccountName)
   ENFORCER_EVENT_DEAD_LETTER_CONTAINER: deadLetterContainerName
   ENFORCER_ACCOUNT_PROTECTION: accountProtection
+  // Empty: the app reads its own object id from its managed identity's token (the identity is created in
+  // modules/app.bicep, after these settings are fixed).
+  ENFORCER_IDENTITY_OBJECT_ID: ''
+  ENFORCER_TUG_OF_WAR_RESTORES: string(tugOfWarRestores)
+  ENFORCER_TUG_OF_WAR_MINUTES: string(tugOfWarMinutes)
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from azure.mgmt.core.policies import ARMChallengeAuthenticationPolicy
 
 from enforcer.adapters.azure_errors import classify
 from enforcer.adapters.closing import ClosesOnExit
+from enforcer.core.actors import object_id_from_token
 from enforcer.core.errors import EnforcementError, is_operation_in_progress
 from enforcer.core.models import PLAN_NAME, ExtensionState, PricingState, SubscriptionInfo, SubscriptionListing
 from enforcer.core.settings import is_loopback_host
@@ -358,6 +359,16 @@ class ArmGateway(ClosesOnExit):
                 client.close()
         if self._transport is not None and self._transport.session is not None:
             self._transport.session.close()
+
+    def own_object_id(self) -> str | None:
+        """The `oid` of this gateway's own ARM token (core/actors.py), or None when the token does not say (the
+        emulator's fixed token) or cannot be had. Never raises: the caller then reads its own writes back."""
+        try:
+            token = self.credential().get_token(self.scope).token
+        except Exception as error:  # no identity yet: own writes are checked with one GET instead
+            logger.warning("could not read the enforcer's own object id from its token: %s", type(error).__name__)
+            return None
+        return object_id_from_token(token)
 
     # -- calls ------------------------------------------------------------------------------------
     @property

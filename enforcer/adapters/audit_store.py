@@ -488,6 +488,20 @@ class AuditStore(ClosesOnExit):
         with _decoding(self.audit_table):
             return AuditRecord.from_entity(entities[0]) if entities else None
 
+    def event_decisions_since(self, subscription_id: str, since_iso: str) -> list[AuditRecord]:
+        """This subscription's records made by events since `since_iso`, newest first (the tug-of-war count,
+        usecases/drift_events.py: it lives here so that every instance sees the same count)."""
+        entities = self._query(
+            self.audit_table,
+            "PartitionKey eq @pk and RowKey lt @oldest and trigger_kind eq @kind",
+            {
+                "pk": table_key(subscription_id.lower()),
+                "oldest": history_cutoff_key(since_iso),
+                "kind": "event",
+            },
+        )
+        return [AuditRecord.from_entity(e) for e in entities]
+
     def latest_run(self, kind: str) -> RunSummary | None:
         entities = self._query(self.runs_table, "PartitionKey eq @pk", {"pk": table_key(kind)}, limit=1)
         with _decoding(self.runs_table):

@@ -189,7 +189,7 @@ def cmd_handle_event(args: argparse.Namespace) -> int:
     from enforcer.composition import build_cli_services
     from enforcer.core.events import Route, load_events
     from enforcer.core.models import Mode, utc_now_iso
-    from enforcer.usecases.handle_event import handle_event
+    from enforcer.usecases.handle_event import handle_event_outcomes
     from enforcer.usecases.record import finish_run, new_run_id, summarise
 
     text = sys.stdin.read() if args.file == "-" else _read(args.file)
@@ -207,7 +207,8 @@ def cmd_handle_event(args: argparse.Namespace) -> int:
     try:
         check_store(services)  # before any PUT: nothing is changed that could not be recorded
         acted = settings.mode is Mode.ENFORCE
-        outcomes = [handle_event(event, Route.ANY, services) for event in events]
+        # Every outcome of every event (the subscription's, the wiring's, the AI account's): printed and counted.
+        outcomes = [o for event in events for o in handle_event_outcomes(event, Route.ANY, services)]
         summary = summarise(services, run_id, "event", started_at=started_at, started=started, outcomes=outcomes)
         finish_run(services, summary, outcomes)
     except AuditStoreError as error:

@@ -21,6 +21,7 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from enforcer.core.account_cards import account_card_parts, account_digest_line
+from enforcer.core.drift_cards import drift_line
 from enforcer.core.models import OUTCOME_ORDER, Outcome, OutcomeKind, PricingState, RunSummary, Trigger, attention_rank
 from enforcer.core.text import clip as clip_text
 from enforcer.core.text import escape_markdown as md
@@ -56,8 +57,10 @@ _LABELS: Final = {
     OutcomeKind.WOULD_WIRE: "Events would be wired (report)",
     OutcomeKind.ALREADY_WIRED: "Events already wired",
     OutcomeKind.WIRING_FAILED: "Event wiring failed",
+    OutcomeKind.CONFLICT: "Tug of war: not restored by events",
 }
 _COLORS: Final = {
+    OutcomeKind.CONFLICT: "Attention",
     OutcomeKind.WIRING_FAILED: "Attention",
     OutcomeKind.WIRED: "Good",
     OutcomeKind.WOULD_WIRE: "Warning",
@@ -163,20 +166,28 @@ def _title(outcome: Outcome) -> str:
         return f"Defender for AI enforcement failed on {name}"
     if kind is OutcomeKind.PARTIALLY_FAILED:
         return f"Defender for AI enforced on {name}, with errors"
+    if kind is OutcomeKind.CONFLICT:
+        return f"Tug of war over Defender for AI on {name}"
     return f"{label(kind)}: {name}"
 
 
 def outcome_card(outcome: Outcome) -> dict[str, Any]:
     """One card for one outcome: who, what triggered it, what changed (before → after), the error and fix."""
+    attribution = drift_line(outcome)
     if outcome.is_account:
         parts = split_error(outcome.error) if outcome.error else None
-        return fit_card(
-            _card(*account_card_parts(outcome, label(outcome.outcome), describe_trigger(outcome.trigger), parts))
+        account_body, account_actions = account_card_parts(
+            outcome, label(outcome.outcome), describe_trigger(outcome.trigger), parts
         )
+        if attribution is not None:
+            account_body.insert(1, _text(attribution))
+        return fit_card(_card(account_body, account_actions))
     kind = outcome.outcome
     body: list[dict[str, Any]] = [
         _text(_title(outcome), weight="Bolder", size="Medium", color=_COLORS.get(kind, "Default")),
     ]
+    if attribution is not None:
+        body.append(_text(attribution))
     facts = [
         ("Subscription", md(outcome.subscription_name) if outcome.subscription_name else "(name unknown)"),
         ("Subscription ID", md(clip(outcome.subscription_id, _MAX_ID_CHARS))),

@@ -53,9 +53,11 @@ def current_entity(record: AuditRecord, *, verified_at: str) -> dict[str, Any]:
     if OutcomeKind(record.outcome) in _WROTE_THE_PLAN:
         entity["last_changed"] = record.started_at or verified_at
         entity["last_change_trigger"] = f"{record.trigger_kind}:{record.trigger_id}"
+        entity["actor"] = record.actor or ""  # who caused the change it repaired (issue 19), kept like last_changed
     else:
         entity.pop("last_changed", None)
         entity.pop("last_change_trigger", None)
+        entity.pop("actor", None)
     return entity
 
 

@@ -23,7 +23,8 @@ from enum import StrEnum
 from typing import Any, Final
 
 from enforcer.core.accounts import parse_account_id
-from enforcer.core.models import OutcomeKind
+from enforcer.core.actors import Actor, actor_from_claims
+from enforcer.core.models import PLAN_NAME, OutcomeKind
 from enforcer.core.text import clip, is_guid
 
 # Bounds on what the parser echoes back: events may carry huge or odd strings.
@@ -61,8 +62,25 @@ MANAGEMENT_GROUP_SUBSCRIPTION_WRITE: Final = "Microsoft.Management/managementGro
 AI_ACCOUNT_OPERATIONS: Final = frozenset({COGNITIVE_ACCOUNT_WRITE})
 # An alias write is handled only when the event itself names the subscription (see _subscription_event).
 SUBSCRIPTION_OPERATIONS: Final = frozenset({SUBSCRIPTION_ALIAS_WRITE, MANAGEMENT_GROUP_SUBSCRIPTION_WRITE})
-# Our own PUTs to pricings raise ResourceWriteSuccess too: never react to them.
-LOOP_GUARD_OPERATION_PREFIX: Final = "Microsoft.Security/pricings/"
+# Writes by anyone to the plan or to an account's own switch (issue 19): the enforcer's own writes raise them too,
+# and are recognised by the caller's object id in the claims (usecases/handle_event.py), never by operation name.
+PRICING_WRITE: Final = "Microsoft.Security/pricings/write"
+ACCOUNT_SETTING_WRITE: Final = "Microsoft.CognitiveServices/accounts/defenderForAISettings/write"
+DRIFT_OPERATIONS: Final = frozenset({PRICING_WRITE, ACCOUNT_SETTING_WRITE})
+# Other operations on pricings (a delete, an action) are not a write of the plan: ignored.
+PRICING_OPERATION_PREFIX: Final = "Microsoft.Security/pricings/"
+# Kinds of EnforceRequest that answer a write to something that exists (not a new subscription).
+PRICING_WRITE_KIND: Final = "pricing_write"
+ACCOUNT_SETTING_WRITE_KIND: Final = "account_setting_write"
+_EXISTING_SUBSCRIPTION_KINDS: Final = frozenset({"ai_account", PRICING_WRITE_KIND, ACCOUNT_SETTING_WRITE_KIND})
+_PRICING_PATH: Final = re.compile(
+    r"^/subscriptions/[^/]+/providers/Microsoft\.Security/pricings/(?P<plan>[^/]+)/?$", re.IGNORECASE | re.ASCII
+)
+_ACCOUNT_SETTING_PATH: Final = re.compile(
+    r"^(?P<account>/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.CognitiveServices/accounts/[^/]+)"
+    r"/defenderForAISettings/[^/]+/?$",
+    re.IGNORECASE | re.ASCII,
+)
 
 # Built-in Defender for AI policy definitions (azure-policy: ASC_Azure_Defender_AI_AINE, _DINE, _Full_Features_DINE).
 DEFENDER_FOR_AI_POLICY_DEFINITION_IDS: Final = frozenset(
@@ -78,6 +96,7 @@ _RESOURCE_EVENT_TYPES_CF: Final = frozenset(t.casefold() for t in RESOURCE_EVENT
 _POLICY_EVENT_TYPES_CF: Final = frozenset(t.casefold() for t in POLICY_EVENT_TYPES)
 _AI_ACCOUNT_OPERATIONS_CF: Final = frozenset(o.casefold() for o in AI_ACCOUNT_OPERATIONS)
 _SUBSCRIPTION_OPERATIONS_CF: Final = frozenset(o.casefold() for o in SUBSCRIPTION_OPERATIONS)
+_DRIFT_OPERATIONS_CF: Final = frozenset(o.casefold() for o in DRIFT_OPERATIONS)
 
 EVENTGRID_SCHEMA: Final = "eventgrid"
 CLOUDEVENTS_SCHEMA: Final = "cloudevents"
@@ -93,6 +112,7 @@ class EventEnvelope:
     source: str  # Event Grid `topic` or CloudEvents `source`
     data: Mapping[str, Any]
     schema: str  # "eventgrid" | "cloudevents"
+    time: str = ""  # Event Grid `eventTime` or CloudEvents `time`: when the write happened
 
 
 @dataclass(frozen=True)
@@ -107,11 +127,19 @@ class EnforceRequest:
     requested_by: str | None = None
     # ai_account only: the account the write created or changed (core/accounts.py), when the event names one.
     resource_id: str | None = None
+    # Resource writes: who made the write, from `data.claims` (untrusted text; core/actors.py).
+    actor: Actor | None = None
 
     @property
     def announces_new_subscription(self) -> bool:
-        """Every kind but an AI-account write says that the subscription itself is new."""
-        return self.kind != Route.AI_ACCOUNT.value
+        """Kinds about a subscription appearing (vending, policy state, alias, move) say that it is new; writes to
+        an account, the plan or an account's setting are about a subscription that exists."""
+        return self.kind not in _EXISTING_SUBSCRIPTION_KINDS
+
+    @property
+    def is_drift_report(self) -> bool:
+        """A write by someone to the plan or to an account's own switch (issue 19): read back, fixed on drift."""
+        return self.kind in (PRICING_WRITE_KIND, ACCOUNT_SETTING_WRITE_KIND)
 
 
 @dataclass(frozen=True)
@@ -249,6 +277,7 @@ def _envelope(raw: object) -> EventEnvelope | EventSkipped:
         source=_best_effort_str(raw, source_key),
         data=data,
         schema=schema,
+        time=_best_effort_str(raw, "eventTime" if schema == EVENTGRID_SCHEMA else "time"),
     )
 
 
@@ -364,8 +393,10 @@ def _resource_event(env: EventEnvelope, route: Route, naming: _Naming) -> Enforc
     if not isinstance(operation, str):
         return _rejected(env, f"data.operationName is not a string (got {_type_name(operation)})")
     op = operation.casefold()
-    if op.startswith(LOOP_GUARD_OPERATION_PREFIX.casefold()):
-        return _ignored(env, naming, f"operation {_show(operation)} is a Defender pricing change (loop guard)")
+    if op in _DRIFT_OPERATIONS_CF:
+        return _drift_event(env, route, naming, operation)
+    if op.startswith(PRICING_OPERATION_PREFIX.casefold()):
+        return _ignored(env, naming, f"operation {_show(operation)} is not a write of a Defender plan")
     if op in _AI_ACCOUNT_OPERATIONS_CF:
         if route is Route.SUBSCRIPTION:
             return _ignored(env, naming, f"operation {_show(operation)} is handled by ai_account_created")
@@ -381,6 +412,38 @@ def _resource_event(env: EventEnvelope, route: Route, naming: _Naming) -> Enforc
             return _ignored(env, naming, f"operation {_show(operation)} is handled by subscription_created")
         return _subscription_event(env, naming, op)
     return _ignored(env, naming, f"operation {_show(operation)} is not one {_FUNCTION_NAMES[route]} handles")
+
+
+def _drift_event(env: EventEnvelope, route: Route, naming: _Naming, operation: str) -> EnforceRequest | EventSkipped:
+    """Someone wrote the AI plan or an account's defenderForAISettings: check it now (issue 19)."""
+    if route is Route.SUBSCRIPTION:
+        return _ignored(env, naming, f"operation {_show(operation)} is handled by ai_account_created")
+    if env.type.casefold() != RESOURCE_WRITE_SUCCESS.casefold():
+        return _ignored(env, naming, f"operation {_show(operation)} in a {_show(env.type)} event is not a write")
+    if naming.subscription_id is None:
+        return _rejected(env, "event names no subscription (data.subscriptionId, data.resourceUri, subject, topic)")
+    uri = env.data.get("resourceUri")
+    path = uri if isinstance(uri, str) and uri else env.subject
+    actor = actor_from_claims(env.data.get("claims"), env.time)
+    if operation.casefold() == PRICING_WRITE.casefold():
+        match = _PRICING_PATH.match(path)
+        if match is None:
+            return _rejected(env, f"pricings write names no subscription plan ({_show(path)})")
+        if match.group("plan").casefold() != PLAN_NAME.casefold():
+            return _ignored(env, naming, f"write to plan {_show(match.group('plan'))}, not {PLAN_NAME}")
+        return EnforceRequest(naming.subscription_id, env.id, env.type, PRICING_WRITE_KIND, actor=actor)
+    match = _ACCOUNT_SETTING_PATH.match(path)
+    account = parse_account_id(match.group("account")) if match is not None else None
+    if account is None or account.subscription_id != naming.subscription_id:
+        return _rejected(env, f"defenderForAISettings write names no account of the subscription ({_show(path)})")
+    return EnforceRequest(
+        naming.subscription_id,
+        env.id,
+        env.type,
+        ACCOUNT_SETTING_WRITE_KIND,
+        resource_id=account.resource_id,
+        actor=actor,
+    )
 
 
 def _account_id(env: EventEnvelope, subscription_id: str) -> str | None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from enforcer.core.actors import Actor
+
 PLAN_NAME = "AI"
 # Resource Graph takes at most 1,000 subscriptions per query from SDK clients.
 MAX_SUBSCRIPTIONS_PER_QUERY = 1000
@@ -50,10 +52,18 @@ class OutcomeKind(enum.StrEnum):
     WOULD_WIRE = "would_wire"
     ALREADY_WIRED = "already_wired"
     WIRING_FAILED = "wiring_failed"
+    # Event path only (issue 19): another actor keeps undoing the enforcer's restores; the event path stops
+    # restoring that resource for the rest of the window (the sweep still enforces). A failure: protection is off.
+    CONFLICT = "conflict"
 
     @property
     def is_failure(self) -> bool:
-        return self in (OutcomeKind.FAILED, OutcomeKind.PARTIALLY_FAILED, OutcomeKind.WIRING_FAILED)
+        return self in (
+            OutcomeKind.FAILED,
+            OutcomeKind.PARTIALLY_FAILED,
+            OutcomeKind.WIRING_FAILED,
+            OutcomeKind.CONFLICT,
+        )
 
     @property
     def is_change(self) -> bool:
@@ -73,6 +83,7 @@ class OutcomeKind(enum.StrEnum):
 # for tables, `status`, cards and digests.
 OUTCOME_ORDER: tuple[OutcomeKind, ...] = (
     OutcomeKind.FAILED,
+    OutcomeKind.CONFLICT,
     OutcomeKind.PARTIALLY_FAILED,
     OutcomeKind.WIRING_FAILED,
     OutcomeKind.REJECTED,
@@ -275,6 +286,9 @@ class Outcome:
     resource_id: str | None = None
     account_before: str | None = None
     account_after: str | None = None
+    # Who made the change this decision answers (core/actors.py): from the event's claims, or from the Activity
+    # Log for drift the sweep found; None when nobody was asked (a compliant sweep check, a CLI run).
+    actor: Actor | None = None
 
     @property
     def is_account(self) -> bool:
@@ -308,6 +322,7 @@ class Outcome:
             "arm_calls": dict(self.arm_calls),
             "notification": self.notification,
             **account,
+            **({"actor": self.actor.to_dict()} if self.actor is not None else {}),
         }
 
     def replace(self, **changes: Any) -> Outcome:

@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from enforcer.core.actors import Actor
 from enforcer.core.models import (
     WIRING_OUTCOMES,
     ErrorKind,
@@ -146,6 +147,8 @@ class AuditRecord:
     resource_id: str | None = None
     account_before: str | None = None
     account_after: str | None = None
+    # Who made the change (core/actors.py Actor.to_json): {object_id, name, kind, at, unknown_reason}.
+    actor: str | None = None
 
     @property
     def is_account(self) -> bool:
@@ -187,6 +190,7 @@ class AuditRecord:
             resource_id=outcome.resource_id,
             account_before=outcome.account_before,
             account_after=outcome.account_after,
+            actor=outcome.actor.to_json() if outcome.actor is not None else None,
         )
 
     def to_entity(self) -> dict[str, Any]:
@@ -235,7 +239,11 @@ class AuditRecord:
             resource_id=self.resource_id,
             account_before=self.account_before,
             account_after=self.account_after,
+            actor=Actor.from_json(self.actor),
         )
+
+    def actor_value(self) -> Actor | None:
+        return Actor.from_json(self.actor)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON output for `status --json`: nested values decoded, table keys left out."""
@@ -269,6 +277,7 @@ class AuditRecord:
                 if self.resource_id
                 else {}
             ),
+            **({"actor": actor.to_dict()} if (actor := self.actor_value()) is not None else {}),
         }
 
 

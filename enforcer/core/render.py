@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from enforcer.core.actors import actor_text
 from enforcer.core.models import OUTCOME_ORDER, Outcome, OutcomeKind, PricingState, attention_rank
 from enforcer.core.records import AuditRecord
 from enforcer.core.text import clip, escape_control
@@ -50,6 +51,8 @@ def outcomes_table(outcomes: Sequence[Outcome], *, show_state: bool = False) -> 
         # Names, reasons and errors come from outside: control characters (newlines, terminal escapes) shown as
         # `\n`, `\x1b`, so one row stays one line and cannot restyle or clear the terminal.
         name = clip(escape_control(o.subscription_name or ""), 18)
+        if o.actor is not None:
+            detail = f"{detail} [changed by {actor_text(o.actor)}]".lstrip()
         lines.append(
             f"{escape_control(o.subscription_id):36}  {name:18}  {o.outcome.value:16}  {escape_control(detail)}"
         )
@@ -96,6 +99,15 @@ def _detail(record: AuditRecord) -> str:
     return ""
 
 
+def _last_change(record: AuditRecord) -> str:
+    """`<time> by <trigger>`, and who caused the drift it repaired when that is known (escaped: claims are text)."""
+    actor = record.actor_value()
+    caused = f", caused by {actor_text(actor)}" if actor is not None else ""
+    if not record.last_changed:
+        return f"-{caused}" if caused else "-"
+    return f"{record.last_changed} by {record.last_change_trigger}{caused}"
+
+
 def render_status(records: Sequence[AuditRecord], as_json: bool) -> str:
     """A text table (or a JSON array) of these records, failures first."""
     ordered = failures_first(records)
@@ -116,7 +128,7 @@ def render_status(records: Sequence[AuditRecord], as_json: bool) -> str:
             r.subscription_name or "-",
             r.subscription_id,
             r.last_verified or r.started_at or r.recorded_at,
-            f"{r.last_changed} by {r.last_change_trigger}" if r.last_changed else "-",
+            _last_change(r),
             f"{state_text(_pricing(r.before_dict()))} -> {state_text(_pricing(r.after_dict()))}",
             _detail(r) + (f" [notification: {r.notification}]" if r.notification else ""),
         )

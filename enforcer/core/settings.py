@@ -144,6 +144,23 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "records and notifies but never writes; `unmanaged` does not read accounts. An account tagged "
         "ENFORCER_EXEMPT_TAG is excluded.",
     ),
+    # Drift in seconds (issue 19): who the enforcer is, and the tug-of-war rule of the event path.
+    SettingSpec(
+        "ENFORCER_IDENTITY_OBJECT_ID",
+        "",
+        "The enforcer's own object id, to recognise its own writes in events; empty: read from its access token.",
+    ),
+    SettingSpec(
+        "ENFORCER_TUG_OF_WAR_RESTORES",
+        "3",
+        "Event-driven restores of one subscription or AI account within ENFORCER_TUG_OF_WAR_MINUTES after which "
+        "the event path stops restoring it and records `conflict` (1-100).",
+    ),
+    SettingSpec(
+        "ENFORCER_TUG_OF_WAR_MINUTES",
+        "60",
+        "The tug-of-war window in minutes (1-1440); the sweep still enforces on its schedule.",
+    ),
     SettingSpec(
         "ENFORCER_RESOURCE_GRAPH",
         "on",
@@ -446,6 +463,13 @@ def _int(env: Mapping[str, str], name: str, low: int, high: int) -> int:
     return value
 
 
+def _object_id(env: Mapping[str, str], name: str) -> str:
+    raw = env.get(name, "").strip()
+    if raw and not is_guid(raw):
+        raise ConfigError(f"{name}={raw[:80]!r} is not an object id (GUID); leave it empty to read it from the token")
+    return raw.lower()
+
+
 @dataclass(frozen=True)
 class Settings:
     mode: Mode
@@ -474,6 +498,9 @@ class Settings:
     wiring: WiringConfig = field(default_factory=WiringConfig)
     event_delivery_key: str | None = field(default=None, repr=False)  # a secret: never logged or recorded
     account_protection: AccountProtection = AccountProtection.ON
+    identity_object_id: str = ""  # lower-case GUID, or "" (learned from the token)
+    tug_of_war_restores: int = 3
+    tug_of_war_minutes: int = 60
 
     def for_dry_run(self, dry_run: bool) -> Settings:
         """`--dry-run`: audit mode (decide and report, never write), whatever ENFORCER_MODE says."""
@@ -572,4 +599,7 @@ class Settings:
             account_protection=AccountProtection(
                 _choice(env, "ENFORCER_ACCOUNT_PROTECTION", tuple(p.value for p in AccountProtection))
             ),
+            identity_object_id=_object_id(env, "ENFORCER_IDENTITY_OBJECT_ID"),
+            tug_of_war_restores=_int(env, "ENFORCER_TUG_OF_WAR_RESTORES", 1, 100),
+            tug_of_war_minutes=_int(env, "ENFORCER_TUG_OF_WAR_MINUTES", 1, 1440),
         )

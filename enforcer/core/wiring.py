@@ -2,7 +2,8 @@
 
 The enforcer's instant reaction to a new AI account needs, in every subscription, an event subscription on that
 subscription's `Microsoft.Resources.Subscriptions` system topic: `Microsoft.Resources.ResourceWriteSuccess` with
-`data.operationName` in `Microsoft.CognitiveServices/accounts/write`, delivered to the `ai_account_created`
+`data.operationName` in `Microsoft.CognitiveServices/accounts/write` (and the drift writes of OPERATIONS),
+delivered to the `ai_account_created`
 function, retried for 24 hours and dead-lettered, exactly as infra/modules/event-subscription.bicep declares it.
 Azure allows one system topic per source, so an existing topic is reused and only our event subscription is
 added to it. This module decides; usecases/wire_events.py acts; adapters/eventgrid.py talks to Azure.
@@ -27,7 +28,14 @@ class WiringMode(enum.StrEnum):
 RESOURCES_TOPIC_TYPE: Final = "Microsoft.Resources.Subscriptions"
 EVENT_TYPES: Final = ("Microsoft.Resources.ResourceWriteSuccess",)
 OPERATION_FILTER_KEY: Final = "data.operationName"
-OPERATIONS: Final = ("Microsoft.CognitiveServices/accounts/write",)
+# New AI accounts, and (issue 19) anyone's write to a plan or to an account's own Defender for AI switch: the
+# enforcer restores drift within seconds. An event subscription with the older one-operation filter differs, so the
+# repair path (decide -> PUT_SUBSCRIPTION) updates it in place.
+OPERATIONS: Final = (
+    "Microsoft.CognitiveServices/accounts/write",
+    "Microsoft.Security/pricings/write",
+    "Microsoft.CognitiveServices/accounts/defenderForAISettings/write",
+)
 FUNCTION_NAME: Final = "ai_account_created"
 EVENT_DELIVERY_SCHEMA: Final = "EventGridSchema"
 # The Bicep's retry policy (infra/modules/event-subscription.bicep): 24 hours, 30 attempts.

@@ -2,7 +2,9 @@
 
 Both the functions (handlers/events.py) and `python -m enforcer handle-event` run this. After the plan: the
 event wiring of a new subscription (usecases/wire_events.py) and the AI account the event names
-(usecases/protect_accounts.py), each with a record of its own.
+(usecases/protect_accounts.py), each with a record of its own. Writes by anyone to the plan or to an account's
+own switch go to usecases/drift_events.py (issue 19). `handle_event_outcomes` returns every outcome;
+`handle_event` the first (the subscription's), for callers that want one.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from enforcer.core.events import EnforceRequest, Route, parse_event
 from enforcer.core.models import Outcome, OutcomeKind, Trigger, utc_now_iso
 from enforcer.core.text import escape_control
 from enforcer.usecases import claims
+from enforcer.usecases.drift_events import handle_drift_report, own_write
 from enforcer.usecases.notify import resend_pending_cheaply
 from enforcer.usecases.protect_accounts import protect_event_account
-from enforcer.usecases.record import record_and_notify
+from enforcer.usecases.record import record_and_notify, record_outcomes
 from enforcer.usecases.services import Services
 from enforcer.usecases.wire_events import wire_new_subscription
 
@@ -24,14 +27,21 @@ logger = logging.getLogger(__name__)
 
 
 def handle_event(raw: object, route: Route, services: Services) -> Outcome:
-    """Handle one event in either schema. Raises only when the audit store cannot be written (so it is retried)."""
+    """The subscription's outcome of one event (the first of `handle_event_outcomes`)."""
+    return handle_event_outcomes(raw, route, services)[0]
+
+
+def handle_event_outcomes(raw: object, route: Route, services: Services) -> list[Outcome]:
+    """Handle one event in either schema; every outcome it produced, the subscription's first (then the wiring's
+    and the AI account's). Raises only when the audit store cannot be written (so it is retried)."""
     started = time.perf_counter()
-    outcome = _handle_event(raw, route, services)
-    services.metrics.record_event([outcome], time.perf_counter() - started)
-    return outcome
+    outcomes = _handle_event(raw, route, services)
+    # One latency point per event, labelled with the subscription's outcome (as before issue 19).
+    services.metrics.record_event(outcomes[:1], time.perf_counter() - started)
+    return outcomes
 
 
-def _handle_event(raw: object, route: Route, services: Services) -> Outcome:
+def _handle_event(raw: object, route: Route, services: Services) -> list[Outcome]:
     parsed = parse_event(raw, route, services.settings.extra_policy_definition_ids)
     if not isinstance(parsed, EnforceRequest):
         logger.info(
@@ -51,7 +61,13 @@ def _handle_event(raw: object, route: Route, services: Services) -> Outcome:
         )
         if parsed.subscription_id:  # the audit log is partitioned by subscription; others are only logged
             record_and_notify(services, [outcome])
-        return outcome
+        return [outcome]
+
+    if parsed.is_drift_report:
+        own = own_write(services, parsed)  # the enforcer's own write: no claim, no ARM call
+        if own is not None:
+            record_and_notify(services, [own])
+            return [own]
 
     admission = claims.admit(services, parsed)  # a claim across instances; raises when the store does not answer
     if admission.refused is not None:
@@ -64,14 +80,16 @@ def _handle_event(raw: object, route: Route, services: Services) -> Outcome:
             parsed.subscription_id,
             escape_control(admission.refused),
         )
-        return Outcome(
-            subscription_id=parsed.subscription_id,
-            outcome=OutcomeKind.REJECTED,
-            trigger=Trigger("event", parsed.event_id[:200], parsed.event_type[:200]),
-            mode=services.settings.mode,
-            reason=admission.refused,
-            started_at=utc_now_iso(),
-        )
+        return [
+            Outcome(
+                subscription_id=parsed.subscription_id,
+                outcome=OutcomeKind.REJECTED,
+                trigger=Trigger("event", parsed.event_id[:200], parsed.event_type[:200]),
+                mode=services.settings.mode,
+                reason=admission.refused,
+                started_at=utc_now_iso(),
+            )
+        ]
     previous = admission.previous
     if previous is not None:
         logger.info(
@@ -80,45 +98,62 @@ def _handle_event(raw: object, route: Route, services: Services) -> Outcome:
             parsed.subscription_id,
             previous,
         )
-        return Outcome(
-            subscription_id=parsed.subscription_id,
-            outcome=OutcomeKind.IGNORED,
-            trigger=Trigger("event", parsed.event_id, parsed.event_type),
-            mode=services.settings.mode,
-            reason=f"duplicate delivery of event {parsed.event_id}: "
-            + (
-                "another delivery is handling it" if previous == claims.IN_PROGRESS else f"already handled ({previous})"
-            ),
-            started_at=utc_now_iso(),
-            notification="skipped_duplicate",
-        )
+        return [
+            Outcome(
+                subscription_id=parsed.subscription_id,
+                outcome=OutcomeKind.IGNORED,
+                trigger=Trigger("event", parsed.event_id, parsed.event_type),
+                mode=services.settings.mode,
+                reason=f"duplicate delivery of event {parsed.event_id}: "
+                + (
+                    "another delivery is handling it"
+                    if previous == claims.IN_PROGRESS
+                    else f"already handled ({previous})"
+                ),
+                started_at=utc_now_iso(),
+                notification="skipped_duplicate",
+            )
+        ]
 
+    trigger = Trigger("event", parsed.event_id, parsed.event_type)
     try:
-        outcome = services.enforcer.enforce(
-            parsed.subscription_id,
-            Trigger("event", parsed.event_id, parsed.event_type),
-            new_subscription=parsed.announces_new_subscription,
-        )
-        if parsed.display_name and not outcome.subscription_name:
-            outcome.subscription_name = parsed.display_name
-        outcomes = [outcome]
-        if parsed.announces_new_subscription:
-            # A new subscription has no event wiring yet: wire it now rather than at the next sweep.
-            wired = wire_new_subscription(services, outcome, outcome.trigger)
-            if wired is not None:
-                outcomes.append(wired)
-        record_and_notify(services, outcomes)
+        if parsed.is_drift_report:
+            outcome, may_card = handle_drift_report(services, parsed, trigger)
+            outcomes = [outcome]
+            if may_card:
+                record_and_notify(services, outcomes)
+            else:  # the tug of war of this resource was carded already in this window: recorded, not carded again
+                record_outcomes(services, outcomes)
+        else:
+            outcomes = _plan_wiring_and_account(services, parsed, trigger)
+            record_and_notify(services, outcomes)
     except BaseException:
         claims.release(services, admission)  # not recorded: the trigger's retry must act again
         raise
-    claims.settle(services, admission, parsed, outcome.outcome.value)
-    # Then the account the event names (its own defenderForAISettings); one record of its own.
+    claims.settle(services, admission, parsed, outcomes[0].outcome.value)
+    resend_pending_cheaply(services)
+    return outcomes
+
+
+def _plan_wiring_and_account(services: Services, parsed: EnforceRequest, trigger: Trigger) -> list[Outcome]:
+    """The plan, then (for a new subscription) its event wiring, then the AI account the event names. Kept one after
+    the other: run at once, a cold instance would read the subscription's metadata twice (issue 19 (f) not done)."""
+    outcome = services.enforcer.enforce(
+        parsed.subscription_id, trigger, new_subscription=parsed.announces_new_subscription
+    )
+    if parsed.display_name and not outcome.subscription_name:
+        outcome.subscription_name = parsed.display_name
+    outcomes = [outcome]
+    if parsed.announces_new_subscription:
+        # A new subscription has no event wiring yet: wire it now rather than at the next sweep.
+        wired = wire_new_subscription(services, outcome, outcome.trigger)
+        if wired is not None:
+            outcomes.append(wired)
     account_outcome = protect_event_account(
-        services, parsed.resource_id, outcome.trigger, subscription_id=parsed.subscription_id
+        services, parsed.resource_id, trigger, subscription_id=parsed.subscription_id
     )
     if account_outcome is not None:
         if account_outcome.subscription_name is None:
             account_outcome.subscription_name = outcome.subscription_name
-        record_and_notify(services, [account_outcome])
-    resend_pending_cheaply(services)
-    return outcome
+        outcomes.append(account_outcome)
+    return outcomes

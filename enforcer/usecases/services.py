@@ -19,6 +19,7 @@ from enforcer.usecases.ports import (
     NoMetrics,
     Notifier,
     OutboxGauge,
+    OwnIdentity,
     PricingGateway,
     PricingIndex,
     TableProbes,
@@ -68,6 +69,19 @@ class Services:
     table_probes: TableProbes | None = None
     # Set by SIGINT/SIGTERM in the CLI: no new work starts; work in flight finishes and is recorded.
     stop: threading.Event = field(default_factory=threading.Event)
+    # The enforcer's own object id once learned (setting, else token): "" when neither names it.
+    _own_object_id: str | None = field(default=None, repr=False)
+
+    def own_object_id(self) -> str:
+        """Who the enforcer is, to recognise its own writes in events: ENFORCER_IDENTITY_OBJECT_ID, else the `oid`
+        of its ARM token (read once per process); "" when neither says (then its own writes are read back like
+        anyone's: one GET, no PUT)."""
+        if self._own_object_id is None:
+            learned = self.settings.identity_object_id
+            if not learned and isinstance(self.arm, OwnIdentity):
+                learned = self.arm.own_object_id() or ""
+            self._own_object_id = learned
+        return self._own_object_id
 
     def close(self) -> None:
         """Close every client; the pricing gateway last, since Resource Graph shares its HTTP session."""

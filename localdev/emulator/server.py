@@ -60,6 +60,7 @@ from localdev.emulator.state import (
     pricing_resource,
     seed_properties,
 )
+from localdev.emulator.write_events import Caller, WriteEvents, write_event
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +106,10 @@ _ROUTES: Final[tuple[tuple[str, re.Pattern[str], str], ...]] = (
     *cognitive.ROUTES,  # AI accounts: localdev/emulator/cognitive.py
     *authorization.ROUTES,  # Microsoft.Authorization/permissions: localdev/emulator/authorization.py
 )
+PRICING_WRITE: Final = "Microsoft.Security/pricings/write"
+SETTING_WRITE: Final = "Microsoft.CognitiveServices/accounts/defenderForAISettings/write"
+# The emulator's callers over HTTP are one identity (CLIENT_OBJECT_ID): our reading, see write_events.py.
+ENFORCER_CALLER: Final = Caller(object_id=CLIENT_OBJECT_ID, app_id="5f0c3b1e-0000-4000-8000-0000000a0001")
 _WRITE_KINDS: Final = frozenset({"pricings.put", "providers.register", *cognitive.WRITE_KINDS}) | EVENTGRID_WRITE_KINDS
 _ARG_QUERY = re.compile(
     r"^securityresources\s*\|\s*where\s+type\s*=~\s*'microsoft\.security/pricings'\s+and\s+name\s*=~\s*'(?P<plan>[A-Za-z0-9]+)'"
@@ -286,6 +291,8 @@ class Emulator(RunsWhileEntered):
         # What the caller may do per scope (doctor's permissions check), and Resource Graph columns left out.
         self.permissions = authorization.Permissions()
         self.graph_missing_columns: set[str] = set()
+        # The subscription topics' ResourceWriteSuccess events for writes (localdev/emulator/write_events.py).
+        self.write_events = WriteEvents()
         self._stats_lock = threading.Lock()
         self._calls: collections.Counter[str] = collections.Counter()
         self._calls_by_sub: collections.Counter[tuple[str, str | None]] = collections.Counter()
@@ -716,7 +723,36 @@ class Emulator(RunsWhileEntered):
             )
         except cognitive.CognitiveError as error:
             raise ArmError(error.status, error.code, error.message) from None
+        if route.kind in cognitive.WRITE_KINDS and status < 300:
+            self._raise_write_event(sub_id, call.path.rstrip("/"))
         return _Reply(status, body)
+
+    # ---------------------------------------------------------------- write events (issue 19)
+    def _raise_write_event(self, subscription_id: str, resource_uri: str, caller: Caller | None = None) -> None:
+        operation = (
+            PRICING_WRITE if "/providers/microsoft.security/pricings/" in resource_uri.lower() else SETTING_WRITE
+        )
+        record = self._store.get(subscription_id)
+        tenant = record.tenant_id if record is not None else ""
+        self.write_events.add(write_event(subscription_id, resource_uri, operation, caller or ENFORCER_CALLER, tenant))
+
+    def user_write_pricing(
+        self, subscription_id: str, properties: Mapping[str, Any], caller: Caller, plan_name: str = "AI"
+    ) -> dict[str, Any]:
+        """Someone else writes a plan (a PUT that replaces it): the state changes and the topic's event is raised
+        (and returned)."""
+        self.set_pricing(subscription_id, plan_name, properties)
+        plan = self._plan_or_raise(plan_name)
+        uri = f"/subscriptions/{subscription_id}/providers/Microsoft.Security/pricings/{plan.name}"
+        self._raise_write_event(subscription_id, uri, caller)
+        return self.write_events.take()[-1]
+
+    def user_write_account_setting(self, resource_id: str, state: str, caller: Caller) -> dict[str, Any]:
+        """Someone else sets an AI account's defenderForAISettings/Default; its event is raised (and returned)."""
+        self.cognitive.set_state(resource_id, state)
+        subscription_id = resource_id.split("/")[2].lower()
+        self._raise_write_event(subscription_id, f"{resource_id}/defenderForAISettings/Default", caller)
+        return self.write_events.take()[-1]
 
     @staticmethod
     def _require_api_version(query: Mapping[str, list[str]], exact: str | None) -> None:
@@ -818,6 +854,7 @@ class Emulator(RunsWhileEntered):
                 plan, record.properties(plan), payload, arm_timestamp(), failures, drop_unknown=drop_unknown
             )
             record.write(plan, result.stored, time.monotonic(), self._history_seconds())
+        self._raise_write_event(sub_id, f"/subscriptions/{sub_id}/providers/Microsoft.Security/pricings/{plan.name}")
         return _Reply(200, pricing_resource(sub_id, plan.name, result.response))
 
     def _register(self, record: SubscriptionRecord, faults: FaultConfig) -> _Reply:

@@ -264,12 +264,41 @@ def test_vending_optional_names_are_bounded_and_typed():
 # --- which events each function handles ----------------------------------------------------------
 
 
-def test_loop_guard_ignores_pricing_writes_on_every_route_and_in_any_case():
-    for route in Route:
+def test_pricing_writes_to_the_ai_plan_are_drift_reports_with_their_actor_in_any_case():
+    for route in (Route.AI_ACCOUNT, Route.ANY):
         raw = sample(PRICING)
         raw["data"]["operationName"] = "microsoft.security/PRICINGS/write"
-        result = ignored(parse_event(raw, route), "loop guard")
+        result = enforced(parse_event(raw, route), "pricing_write")
         assert result.subscription_id == SUBSCRIPTION
+        assert result.is_drift_report and not result.announces_new_subscription
+        assert result.actor is not None and result.actor.name == "{user-name}"
+        assert result.actor.at == "2018-07-19T18:38:04.611Z"
+    ignored(parse_event(sample(PRICING), Route.SUBSCRIPTION), "handled by ai_account_created")
+
+
+def test_writes_to_another_plan_are_ignored():
+    raw = sample(PRICING)
+    for field in ("subject",):
+        raw[field] = raw[field].replace("/pricings/AI", "/pricings/VirtualMachines")
+    raw["data"]["resourceUri"] = raw["data"]["resourceUri"].replace("/pricings/AI", "/pricings/VirtualMachines")
+    ignored(parse_event(raw, Route.AI_ACCOUNT), "write to plan 'VirtualMachines', not AI")
+
+
+def test_a_pricing_delete_is_not_a_plan_write():
+    raw = sample(PRICING)
+    raw["data"]["operationName"] = "Microsoft.Security/pricings/delete"
+    ignored(parse_event(raw, Route.AI_ACCOUNT), "is not a write of a Defender plan")
+
+
+def test_an_account_setting_write_names_the_account_and_its_actor():
+    raw = sample(PRICING)
+    account = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/oai1"
+    raw["subject"] = raw["data"]["resourceUri"] = account + "/defenderForAISettings/Default"
+    raw["data"]["operationName"] = "Microsoft.CognitiveServices/accounts/defenderForAISettings/write"
+    result = enforced(parse_event(raw, Route.AI_ACCOUNT), "account_setting_write")
+    assert result.resource_id == account and result.actor is not None
+    raw["subject"] = raw["data"]["resourceUri"] = account + "/deployments/x"
+    rejected(parse_event(raw, Route.AI_ACCOUNT), "names no account")
 
 
 def test_resource_events_other_than_success_are_ignored():

@@ -123,6 +123,8 @@ def check_invariants(raw: Any, result: object) -> None:
             "policy_state",
             "subscription_alias",
             "management_group_move",
+            "pricing_write",
+            "account_setting_write",
         }
         for name in (result.display_name, result.requested_by):
             assert name is None or 0 < len(name) <= NAME_MAX_CHARS

@@ -48,9 +48,9 @@ expect(
 )
 expect(
     "resource-write-security-pricing.eventgrid.json",
-    ("ignored", "loop guard"),
-    ("ignored", "loop guard"),
-    ("ignored", "loop guard"),
+    ("enforce", "pricing_write"),
+    ("ignored", "handled by ai_account_created"),
+    ("enforce", "pricing_write"),
 )
 expect(
     "policy-state-created-unrelated.eventgrid.json",

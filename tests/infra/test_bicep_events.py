@@ -111,6 +111,9 @@ def _resource_uri_for(operation: str) -> str:
     # "Microsoft.CognitiveServices/accounts/write" -> a resource of type Microsoft.CognitiveServices/accounts
     provider, *types, _verb = operation.split("/")
     assert types, f"not a resource operation: {operation}"
+    if provider.lower() == "microsoft.security" and types == ["pricings"]:
+        # Plans are subscription-scope resources; the enforcer acts on the AI plan (issue 19).
+        return f"/subscriptions/{SUBSCRIPTION_ID}/providers/Microsoft.Security/pricings/AI"
     path = "/".join(f"{t}/{t[:-1] if t.endswith('s') else t}1" for t in types)
     return f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/rg-ai/providers/{provider}/{path}"
 
@@ -223,7 +226,7 @@ def test_the_handler_accepts_every_filtered_event(
 
 def test_filter_values_are_in_the_handlers_constants() -> None:
     events = events_module()
-    ai_operations = {op.lower() for op in events.AI_ACCOUNT_OPERATIONS}
+    ai_operations = {op.lower() for op in events.AI_ACCOUNT_OPERATIONS | events.DRIFT_OPERATIONS}
     for sub in SUBSCRIPTIONS:
         if sub.function_name == "ai_account_created":
             assert set(sub.event_types) <= set(events.RESOURCE_EVENT_TYPES)

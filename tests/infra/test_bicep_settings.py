@@ -28,6 +28,8 @@ COMPUTED = {
     "ENFORCER_EVENTS_TOPIC_NAME",
     "ENFORCER_EVENT_DEAD_LETTER_ACCOUNT_ID",
     "ENFORCER_EVENT_DEAD_LETTER_CONTAINER",
+    # Learned from the managed identity's token; the setting is for runs elsewhere (issue 19).
+    "ENFORCER_IDENTITY_OBJECT_ID",
 }
 
 # Settings the Bicep sets before enforcer/core/settings.py reads them (the app side is wired separately).

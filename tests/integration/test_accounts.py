@@ -137,8 +137,11 @@ def test_our_own_setting_write_does_not_loop(stack):
     raw = sample(EVENT)
     raw["subject"] = raw["data"]["resourceUri"] = ACCOUNT + "/defenderForAISettings/Default"
     raw["data"]["operationName"] = "Microsoft.CognitiveServices/accounts/defenderForAISettings/write"
+    # Issue 19: recognised as our own by the caller's object id in the claims, not by the operation name.
+    own = "5f0c3b1e-0000-4000-8000-0000000e0001"
+    raw["data"]["claims"]["http://schemas.microsoft.com/identity/claims/objectidentifier"] = own
 
-    outcome = handle_event(raw, Route.AI_ACCOUNT, stack["build"]())
+    outcome = handle_event(raw, Route.AI_ACCOUNT, stack["build"](ENFORCER_IDENTITY_OBJECT_ID=own))
 
     assert outcome.outcome.value == "ignored"
     assert sum(emulator.calls.values()) == 0

@@ -9,6 +9,7 @@ import pytest
 from enforcer.core.models import OUTCOME_ORDER, OutcomeKind
 from enforcer.core.settings import ConfigError, Settings
 from enforcer.core.wiring import (
+    OPERATIONS,
     EventSubscriptionView,
     SystemTopic,
     WiringAction,
@@ -36,7 +37,7 @@ WIRED = EventSubscriptionView(
     endpoint_type="WebHook",
     endpoint_base_url="https://func.example.net/runtime/webhooks/EventGrid",
     included_event_types=("Microsoft.Resources.ResourceWriteSuccess",),
-    advanced_filters=(("StringIn", "data.operationName", ("Microsoft.CognitiveServices/accounts/write",)),),
+    advanced_filters=(("StringIn", "data.operationName", OPERATIONS),),
     max_delivery_attempts=30,
     event_ttl_minutes=1440,
     dead_letter_account_id="/subscriptions/x/sa",
@@ -72,9 +73,17 @@ def test_comparisons_ignore_case():
     upper = dataclasses.replace(
         WIRED,
         endpoint_base_url=WIRED.endpoint_base_url.upper(),
-        advanced_filters=(("stringin", "DATA.OPERATIONNAME", ("microsoft.cognitiveservices/accounts/write",)),),
+        advanced_filters=(("stringin", "DATA.OPERATIONNAME", tuple(o.lower() for o in OPERATIONS)),),
     )
     assert differences(upper, CONFIG) == []
+
+
+def test_an_event_subscription_with_the_older_filter_is_repaired_in_place():
+    """Issue 19: one that carries only accounts/write (before drift events) differs, so the repair path updates it."""
+    older = dataclasses.replace(
+        WIRED, advanced_filters=(("StringIn", "data.operationName", ("Microsoft.CognitiveServices/accounts/write",)),)
+    )
+    assert differences(older, CONFIG) == ["advanced filters differ"]
 
 
 def test_the_topic_of_a_subscription_is_found_by_source_and_type():

@@ -52,7 +52,11 @@ def test_a_sweep_wires_every_unwired_subscription_and_a_second_sweep_changes_not
             {
                 "operatorType": "StringIn",
                 "key": "data.operationName",
-                "values": ["Microsoft.CognitiveServices/accounts/write"],
+                "values": [
+                    "Microsoft.CognitiveServices/accounts/write",
+                    "Microsoft.Security/pricings/write",
+                    "Microsoft.CognitiveServices/accounts/defenderForAISettings/write",
+                ],
             }
         ]
         assert props["retryPolicy"] == {"maxDeliveryAttempts": 30, "eventTimeToLiveInMinutes": 1440}
