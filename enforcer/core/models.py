@@ -217,6 +217,9 @@ class SubscriptionInfo:
     display_name: str | None
     state: str | None
     tags: dict[str, str] = field(default_factory=dict)
+    # Management-group ancestry, nearest parent first, tenant root last (ids as Azure names them, e.g. "mg-prod");
+    # empty when unknown. Desired-state rules match on it (issue 20).
+    management_groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
