@@ -134,3 +134,17 @@ def test_the_enforcers_own_writes_are_not_taken_for_the_actor(stack):
 
     (restored,) = [o for o in result.outcomes if o.outcome.value == "remediated"]
     assert restored.actor is not None and restored.actor.name == "alice@contoso.example"
+
+
+def test_no_lookup_once_the_sweeps_budget_is_spent(stack):
+    from enforcer.core.models import Outcome, OutcomeKind, Trigger
+    from enforcer.usecases.drift_actors import attribute_drift
+
+    emulator, services = stack["emulator"], stack["build"]()
+    emulator.reset_calls()
+    outcome = Outcome(SUBSCRIPTION, OutcomeKind.REMEDIATED, Trigger("sweep", "run-1"))
+
+    attribute_drift(services, outcome, remaining=0.0)
+
+    assert emulator.calls[ACTIVITY_LOG_CALL] == 0
+    assert outcome.actor is not None and "time budget was spent" in outcome.actor.unknown_reason
