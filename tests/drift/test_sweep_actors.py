@@ -148,3 +148,17 @@ def test_no_lookup_once_the_sweeps_budget_is_spent(stack):
 
     assert emulator.calls[ACTIVITY_LOG_CALL] == 0
     assert outcome.actor is not None and "time budget was spent" in outcome.actor.unknown_reason
+
+
+def test_an_activity_log_failing_with_500_records_actor_unknown_with_the_cause(stack):
+    emulator, services = stack["emulator"], stack["build"]()
+    emulator.user_write_pricing(SUBSCRIPTION, FREE, ALICE)
+    lost_events(emulator)
+    emulator.faults.activity_log_error = 500
+
+    result = sweep(services)
+
+    (restored,) = [o for o in result.outcomes if o.outcome.value == "remediated"]
+    actor = restored.actor
+    assert actor is not None and not actor.known
+    assert actor.unknown_reason.startswith("Activity Log lookup failed: Azure Resource Manager answered 500")
