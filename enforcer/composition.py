@@ -53,6 +53,7 @@ def build_services(
 
         wiring = EventGridGateway(arm, settings.event_delivery_key)
     # AI accounts: always built (no network until used) so that `coverage` works whatever ENFORCER_ACCOUNT_PROTECTION.
+    from enforcer.adapters.activity_log import ActivityLogGateway
     from enforcer.adapters.cognitive import AccountGraph, CognitiveGateway
 
     outbox = _attach_outbox(audit, notifier)
@@ -68,6 +69,7 @@ def build_services(
         account_index=AccountGraph(arm),
         claims=_claims_for(audit),
         outbox=outbox,
+        activity_log=ActivityLogGateway(arm),
     )
 
 

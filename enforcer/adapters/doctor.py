@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from azure.core.exceptions import AzureError
 
+from enforcer.adapters.arm_pipeline import arm_pipeline_client
 from enforcer.adapters.azure_errors import describe
 from enforcer.adapters.cognitive import ACCOUNTS_QUERY
 from enforcer.adapters.resource_graph import INVENTORY_QUERY, ResourceGraphGateway
@@ -71,20 +72,7 @@ class TenantProbe:
 
     def _client(self) -> PipelineClient[HttpRequest, Any]:
         if self._pipeline is None:
-            from azure.core import PipelineClient
-            from azure.core.pipeline.policies import HeadersPolicy, UserAgentPolicy
-
-            kwargs = self._arm.client_kwargs()
-            self._pipeline = PipelineClient(
-                base_url=self._arm.endpoint,
-                policies=[
-                    HeadersPolicy({"Accept": "application/json"}),
-                    UserAgentPolicy("defender-ai-enforcer-doctor"),
-                    kwargs["retry_policy"],
-                    kwargs["authentication_policy"],
-                ],
-                transport=kwargs["transport"],
-            )
+            self._pipeline = arm_pipeline_client(self._arm, "defender-ai-enforcer-doctor")
         return self._pipeline
 
     def permissions(self, scope: str) -> tuple[Permission, ...]:

@@ -40,6 +40,11 @@ CLAIM_MAX_CHARS: Final = 200
 USER: Final = "user"
 APP: Final = "app"
 UNKNOWN: Final = "unknown"
+# Actor.source of an actor the sweep found in the subscription's Activity Log (core/activity_log.py).
+ACTIVITY_LOG: Final = "activity log"
+
+
+_FIELDS: Final = ("object_id", "name", "kind", "at", "unknown_reason", "source")
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class Actor:
     at: str = ""  # when they wrote (ISO 8601, as the event or the Activity Log says)
     # Why the actor is unknown (the Activity Log lookup failed, no entry, ...); "" when known.
     unknown_reason: str = ""
+    # Where the actor was learned: "" for the event's own claims, ACTIVITY_LOG for the sweep's lookup.
+    source: str = ""
 
     @property
     def known(self) -> bool:
@@ -71,12 +78,13 @@ class Actor:
             "kind": self.kind,
             "at": self.at,
             "unknown_reason": self.unknown_reason,
+            "source": self.source,
         }
         return {k: v for k, v in values.items() if v}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Actor:
-        return cls(**{k: _bounded(data.get(k)) for k in ("object_id", "name", "kind", "at", "unknown_reason")})
+        return cls(**{k: _bounded(data.get(k)) for k in _FIELDS})
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False)
@@ -92,8 +100,8 @@ class Actor:
         return cls.from_dict(data) if isinstance(data, Mapping) else None
 
 
-def unknown_actor(reason: str) -> Actor:
-    return Actor(kind=UNKNOWN, unknown_reason=clip(reason, CLAIM_MAX_CHARS))
+def unknown_actor(reason: str, source: str = "") -> Actor:
+    return Actor(kind=UNKNOWN, unknown_reason=clip(reason, CLAIM_MAX_CHARS), source=source)
 
 
 def _bounded(value: object) -> str:
@@ -176,6 +184,8 @@ def actor_text(actor: Actor) -> str:
     text = actor.who()
     if actor.unknown_reason:
         text += f" ({actor.unknown_reason})"
+    if actor.source:
+        text += f" [{actor.source}]"
     return escape_control(text)
 
 

@@ -21,7 +21,7 @@ from typing import Any, Final
 from urllib.parse import quote
 
 from enforcer.core.account_cards import account_card_parts, account_digest_line
-from enforcer.core.drift_cards import drift_line
+from enforcer.core.drift_cards import digest_actor, drift_line
 from enforcer.core.models import OUTCOME_ORDER, Outcome, OutcomeKind, PricingState, RunSummary, Trigger, attention_rank
 from enforcer.core.text import clip as clip_text
 from enforcer.core.text import escape_markdown as md
@@ -285,7 +285,7 @@ def digest_card(summary: RunSummary, outcomes: Sequence[Outcome]) -> dict[str, A
         (o for o in outcomes if o.outcome.needs_attention),
         key=lambda o: (attention_rank(o.outcome.value), (o.subscription_name or "").lower(), o.subscription_id),
     )
-    lines = [_digest_line(o) for o in attention]
+    lines = [_digest_line(o) + digest_actor(o) for o in attention]
     actions = [_open_url("Open Defender for Cloud environment settings", PORTAL_ENVIRONMENT_SETTINGS)]
 
     def build(shown: int) -> dict[str, Any]:

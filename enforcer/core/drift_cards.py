@@ -35,6 +35,14 @@ def _what(outcome: Outcome) -> str:
     return f"changed ({_md(fields)})" if fields else "changed"
 
 
+def _who(actor: Actor) -> str:
+    """The actor, escaped; an unknown one with the reason."""
+    who = actor_markdown(actor)
+    if not actor.known and actor.unknown_reason:
+        who += f" ({_md(actor.unknown_reason)})"
+    return who
+
+
 def restored_after_seconds(outcome: Outcome, actor: Actor) -> float | None:
     """From their write to the end of the restoring PUT, in seconds (None when their time is unknown)."""
     started = seconds_between(actor.at, outcome.started_at) if actor.at else None
@@ -46,9 +54,7 @@ def drift_line(outcome: Outcome) -> str | None:
     actor = outcome.actor
     if actor is None:
         return None
-    who = actor_markdown(actor)
-    if not actor.known and actor.unknown_reason:
-        who += f" ({_md(actor.unknown_reason)})"
+    who = _who(actor)
     at = f" at {_md(actor.at)}" if actor.at else ""
     head = f"Defender for AI was {_what(outcome)} on {_where(outcome)} by {who}{at}"
     kind = outcome.outcome
@@ -62,3 +68,8 @@ def drift_line(outcome: Outcome) -> str | None:
     if kind.is_failure:
         return head + "; restoring it failed"
     return head
+
+
+def digest_actor(outcome: Outcome) -> str:
+    """ " · by <who>" for a digest line (Markdown-escaped, bounded), or "" when the outcome names no actor."""
+    return "" if outcome.actor is None else f" · by {_who(outcome.actor)}"

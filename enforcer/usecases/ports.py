@@ -23,6 +23,7 @@ from enforcer.core.wiring import EventSubscriptionView, SystemTopic, WiringConfi
 
 if TYPE_CHECKING:
     from enforcer.core.account_checks import AccountCheck
+    from enforcer.core.activity_log import ActivityEntry
     from enforcer.core.claims import Claim
     from enforcer.core.health import OutboxDepth
     from enforcer.core.records import AuditRecord
@@ -202,4 +203,14 @@ class TableProbes(Protocol):
     """A probe row written, read back and deleted in one audit table (doctor, and the sweep's daily check)."""
 
     def probe(self, table: str) -> TableProbe: ...
+    def close(self) -> None: ...
+
+
+class ActivityLog(Protocol):
+    """Azure Monitor's Activity Log of a subscription: a resource's recent entries (core/activity_log.py), to name
+    who caused drift the sweep found. Raises EnforcementError (403 as FORBIDDEN, ...)."""
+
+    def entries(
+        self, subscription_id: str, resource_uri: str, *, deadline: float | None = None
+    ) -> list[ActivityEntry]: ...
     def close(self) -> None: ...

@@ -11,6 +11,7 @@ from enforcer.usecases.enforce import Enforcer
 from enforcer.usecases.ports import (
     AccountGateway,
     AccountIndex,
+    ActivityLog,
     AuditLog,
     DoctorProbe,
     EventClaims,
@@ -67,6 +68,8 @@ class Services:
     # doctor's reads, for the sweep's daily cheap checks (usecases/doctor.py); None: only the catalogue is read.
     doctor_probe: DoctorProbe | None = None
     table_probes: TableProbes | None = None
+    # The Activity Log, to name who caused drift no event reported (usecases/drift_actors.py); None: not asked.
+    activity_log: ActivityLog | None = None
     # Set by SIGINT/SIGTERM in the CLI: no new work starts; work in flight finishes and is recorded.
     stop: threading.Event = field(default_factory=threading.Event)
     # The enforcer's own object id once learned (setting, else token): "" when neither names it.
@@ -86,6 +89,7 @@ class Services:
     def close(self) -> None:
         """Close every client; the pricing gateway last, since Resource Graph shares its HTTP session."""
         for port in (
+            self.activity_log,
             self.doctor_probe,
             self.account_index,
             self.accounts,

@@ -49,6 +49,8 @@ class FaultConfig:
     - `put_hold_seconds`: a plan update holds the subscription's update slot this long, so an overlapping
       PUT answers 409 "Another update operation is in progress" meanwhile (a slow update; our reading of
       Terraform's note that the API processes one pricing update per subscription at a time).
+    - `activity_log_error`: the Activity Log list answers this status (403, 500, ...; 0: off), see
+      localdev/emulator/activity_log.py.
     - `seed`: seeds the random draws (throttle, error, 500-or-503).
     """
 
@@ -72,6 +74,7 @@ class FaultConfig:
     throttle_burst: int = 1
     unknown_extensions: UnknownExtensionMode = "reject"
     put_hold_seconds: float = 0.0
+    activity_log_error: int = 0
     seed: int = 0
 
     def __post_init__(self) -> None:

@@ -39,7 +39,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from enforcer.adapters.closing import RunsWhileEntered
 from enforcer.core.text import is_guid
-from localdev.emulator import authorization, cognitive
+from localdev.emulator import activity_log, authorization, cognitive
 from localdev.emulator.eventgrid import EVENTGRID_KINDS, EVENTGRID_ROUTES, EVENTGRID_WRITE_KINDS, EventGridState
 from localdev.emulator.faults import FaultConfig, FaultDraws
 from localdev.emulator.fleet import FleetMember, build_fleet
@@ -105,6 +105,7 @@ _ROUTES: Final[tuple[tuple[str, re.Pattern[str], str], ...]] = (
     *EVENTGRID_ROUTES,  # event wiring: localdev/emulator/eventgrid.py
     *cognitive.ROUTES,  # AI accounts: localdev/emulator/cognitive.py
     *authorization.ROUTES,  # Microsoft.Authorization/permissions: localdev/emulator/authorization.py
+    *activity_log.ROUTES,  # the Activity Log: localdev/emulator/activity_log.py
 )
 PRICING_WRITE: Final = "Microsoft.Security/pricings/write"
 SETTING_WRITE: Final = "Microsoft.CognitiveServices/accounts/defenderForAISettings/write"
@@ -659,6 +660,8 @@ class Emulator(RunsWhileEntered):
             )
         if kind.startswith("cognitive."):
             return self._serve_cognitive(route, call, faults)
+        if kind == activity_log.KIND:
+            return self._serve_activity_log(sub_id, query, faults)
         pricings_call = kind.startswith("pricings.")
         self._require_api_version(query, PRICINGS_API_VERSION if pricings_call else None)
         record = self._store.get(sub_id)
@@ -726,6 +729,19 @@ class Emulator(RunsWhileEntered):
         if route.kind in cognitive.WRITE_KINDS and status < 300:
             self._raise_write_event(sub_id, call.path.rstrip("/"))
         return _Reply(status, body)
+
+    def _serve_activity_log(self, sub_id: str, query: Mapping[str, list[str]], faults: FaultConfig) -> _Reply:
+        self._require_api_version(query, None)
+        if _query_value(query, "api-version") != activity_log.API_VERSION:
+            raise ArmError(400, "InvalidApiVersionParameter", f"Use api-version {activity_log.API_VERSION} here.")
+        if self._store.get(sub_id) is None:
+            raise ArmError(404, "SubscriptionNotFound", f"The subscription '{sub_id}' could not be found.")
+        try:
+            if faults.activity_log_error:
+                raise activity_log.failure(faults.activity_log_error, sub_id, CLIENT_OBJECT_ID)
+            return _Reply(*self.write_events.activity_log.serve(sub_id, _query_value(query, "$filter")))
+        except activity_log.ActivityLogError as error:
+            raise ArmError(error.status, error.code, error.message) from None
 
     # ---------------------------------------------------------------- write events (issue 19)
     def _raise_write_event(self, subscription_id: str, resource_uri: str, caller: Caller | None = None) -> None:

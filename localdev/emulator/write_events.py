@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Final
 
+from localdev.emulator.activity_log import ActivityLog
 from localdev.emulator.state import arm_timestamp
 
 OBJECT_ID_CLAIM: Final = "http://schemas.microsoft.com/identity/claims/objectidentifier"
@@ -69,15 +70,17 @@ def write_event(
 
 
 class WriteEvents:
-    """The events raised so far, oldest first; thread-safe."""
+    """The events raised so far, oldest first, and the Activity Log entries of the same writes; thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._events: list[dict[str, Any]] = []
+        self.activity_log = ActivityLog()  # kept across `take` (localdev/emulator/activity_log.py)
 
     def add(self, event: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             self._events.append(event)
+        self.activity_log.record(event)
         return event
 
     def take(self) -> list[dict[str, Any]]:

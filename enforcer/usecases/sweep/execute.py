@@ -25,6 +25,7 @@ from enforcer.core.models import (
 )
 from enforcer.core.records import is_notable
 from enforcer.core.sweep_plan import compliant_per_graph
+from enforcer.usecases.drift_actors import attribute_drift
 from enforcer.usecases.enforce import Enforcer
 from enforcer.usecases.services import Services
 from enforcer.usecases.sweep.model import COMPLIANT_PER_GRAPH, Plan, Progress
@@ -103,6 +104,7 @@ class Run:
                 new_subscription=new,
                 started_at=utc_now_iso(),
             )
+        attribute_drift(self.services, outcome, remaining=self.remaining())  # drift: who did it, before recording
         self._record_history(outcome)
         self.record(outcome)
         return outcome

@@ -23,6 +23,7 @@ from enforcer.core.records import is_notable
 from enforcer.core.sweep_plan import resume_point
 from enforcer.usecases.account_listing import LIST_ACCOUNTS
 from enforcer.usecases.doctor import MAX_CATALOGUE_READS, daily_catalogue
+from enforcer.usecases.drift_actors import attribute_all
 from enforcer.usecases.enforce import Enforcer
 from enforcer.usecases.health import after_sweep
 from enforcer.usecases.notify import resend_pending
@@ -198,6 +199,7 @@ def sweep(
     accounts = account_pass(
         services, run.enforcer.settings, run.trigger, outcomes, deadline=run.deadline, clock=clock, now=now
     )
+    attribute_all(services, accounts.outcomes, deadline=run.deadline, clock=clock)  # drift: who did it
     _record_notable(services, run, accounts.outcomes)
     outcomes += accounts.outcomes
     if accounts.requests:
