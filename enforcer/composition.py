@@ -54,6 +54,7 @@ def build_services(
         wiring = EventGridGateway(arm, settings.event_delivery_key)
     # AI accounts: always built (no network until used) so that `coverage` works whatever ENFORCER_ACCOUNT_PROTECTION.
     from enforcer.adapters.cognitive import AccountGraph, CognitiveGateway
+    from enforcer.adapters.management_groups import ManagementGroupGateway
 
     outbox = _attach_outbox(audit, notifier)
     return Services(
@@ -66,6 +67,7 @@ def build_services(
         wiring=wiring,
         accounts=CognitiveGateway(arm),
         account_index=AccountGraph(arm),
+        management_groups=ManagementGroupGateway(arm),  # no network until a sweep needs the tree
         claims=_claims_for(audit),
         outbox=outbox,
     )

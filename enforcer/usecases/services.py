@@ -15,6 +15,7 @@ from enforcer.usecases.ports import (
     DoctorProbe,
     EventClaims,
     EventWiring,
+    ManagementGroupIndex,
     Metrics,
     NoMetrics,
     Notifier,
@@ -67,6 +68,10 @@ class Services:
     # doctor's reads, for the sweep's daily cheap checks (usecases/doctor.py); None: only the catalogue is read.
     doctor_probe: DoctorProbe | None = None
     table_probes: TableProbes | None = None
+    # The management-group tree, for subscriptions Resource Graph did not describe (issue 20); read at most once a
+    # sweep, and only while rules may match on management groups (the desired-state document says; True: it may).
+    management_groups: ManagementGroupIndex | None = None
+    rules_read_management_groups: bool = True
     # Set by SIGINT/SIGTERM in the CLI: no new work starts; work in flight finishes and is recorded.
     stop: threading.Event = field(default_factory=threading.Event)
     # The enforcer's own object id once learned (setting, else token): "" when neither names it.
