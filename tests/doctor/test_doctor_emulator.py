@@ -318,3 +318,12 @@ def test_no_token_fails_identity(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_usage_errors_exit_2_with_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["doctor", "--json", "--subscription", "not-a-guid"]) == 2
     assert json.loads(capsys.readouterr().out)["status"] == "usage"
+
+
+def test_a_missing_management_group_column_fails(tenant: tuple[Emulator, dict[str, str]], doctor: Doctor) -> None:
+    emulator, _ = tenant
+    emulator.graph_missing_columns.add("managementGroups")
+    code, report = doctor()
+    graph = by_name(report)["resource graph"]
+    assert code == 1 and graph["status"] == "fail"
+    assert graph["evidence"][0].startswith("inventory query: column(s) missing: managementGroups")
