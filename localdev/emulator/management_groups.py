@@ -129,3 +129,23 @@ class ManagementGroupTree:
                 f"&%24skiptoken={offset + len(window)}"
             )
         return 200, body
+
+
+# `localdev emulator --management-groups`: a small tree for the demo, root > corp > {prod, dev} and root > sandbox.
+DEMO_SANDBOX: Final = "mg-sandbox"
+
+
+def seed_demo_tree(tree: ManagementGroupTree, subscription_ids: Iterable[str]) -> dict[str, str]:
+    """The demo tree, with the subscriptions dealt in turn to prod, dev, sandbox and the root; sub -> its group."""
+    tree.add(tree.root, "mg-corp", "Corp")
+    tree.add("mg-corp", "mg-prod", "Production")
+    tree.add("mg-corp", "mg-dev", "Dev")
+    tree.add(tree.root, DEMO_SANDBOX, "Sandbox")
+    homes = ("mg-prod", "mg-dev", DEMO_SANDBOX, tree.root)
+    placed: dict[str, str] = {}
+    for index, sub in enumerate(subscription_ids):
+        group = homes[index % len(homes)]
+        if group != tree.root:
+            tree.place(sub, group)
+        placed[sub] = group
+    return placed

@@ -13,6 +13,7 @@ import requests
 
 from localdev.emulator.cli import add_arguments, fault_config_from_args, resolve_subscription, run
 from localdev.emulator.fleet import build_fleet
+from localdev.emulator.state import DEFAULT_TENANT_ID
 
 MEMBERS = [s.member for s in build_fleet(5, 0.4, seed=1)]
 
@@ -104,3 +105,27 @@ def test_bad_fleet_flags_are_a_usage_error_not_a_traceback(argv, message, capsys
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_management_groups_flag_seeds_the_demo_tree():
+    args = parse("--port", "0", "--subscriptions", "4", "--management-groups")
+    stop, out = threading.Event(), io.StringIO()
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(run(args, stop=stop, out=out)))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while "Set ENFORCER_ARM_ENDPOINT=" not in out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", out.getvalue())
+        assert found is not None, out.getvalue()
+        entities = requests.post(
+            f"{found.group(1)}/providers/Microsoft.Management/getEntities?api-version=2021-04-01",
+            headers={"Authorization": "Bearer t"},
+        ).json()["value"]
+        parents = [e["properties"]["parentNameChain"][-1] for e in entities if e["type"] == "/subscriptions"]
+        assert sorted(parents) == sorted([DEFAULT_TENANT_ID, "mg-dev", "mg-prod", "mg-sandbox"])
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert result == [0]

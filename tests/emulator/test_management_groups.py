@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from localdev.emulator import Emulator
-from localdev.emulator.management_groups import ManagementGroupTree
+from localdev.emulator.management_groups import ManagementGroupTree, seed_demo_tree
 
 pytestmark = pytest.mark.integration
 
@@ -56,3 +56,13 @@ def test_entities_list_groups_and_subscriptions_root_first_in_pages(emulator: Em
     assert by_name[sub]["properties"]["parent"] == {"id": "/providers/Microsoft.Management/managementGroups/mg-corp"}
     assert by_name["mg-corp"]["type"] == "Microsoft.Management/managementGroups"
     assert by_name[tree.root]["properties"]["parent"] is None
+
+
+def test_the_demo_tree_deals_subscriptions_to_prod_dev_sandbox_and_the_root():
+    tree = ManagementGroupTree(root="tenant")
+    placed = seed_demo_tree(tree, ["a", "b", "c", "d", "e"])
+
+    assert placed == {"a": "mg-prod", "b": "mg-dev", "c": "mg-sandbox", "d": "tenant", "e": "mg-prod"}
+    assert tree.ancestry("a") == ["mg-prod", "mg-corp", "tenant"]
+    assert tree.ancestry("c") == ["mg-sandbox", "tenant"]
+    assert tree.ancestry("d") == ["tenant"]
