@@ -57,7 +57,7 @@ def build_services(
     from enforcer.adapters.management_groups import ManagementGroupGateway
 
     outbox = _attach_outbox(audit, notifier)
-    return Services(
+    services = Services(
         settings=settings,
         arm=arm,
         enforcer=Enforcer(settings, arm),
@@ -71,6 +71,9 @@ def build_services(
         claims=_claims_for(audit),
         outbox=outbox,
     )
+    # Subscriptions read one by one (events) get management groups from the same tree, while rules may need them.
+    services.enforcer.directory.use_tree(services.management_groups, lambda: services.rules_read_management_groups)
+    return services
 
 
 def _attach_outbox(audit: AuditLog | None, notifier: Notifier | None) -> OutboxGauge | None:

@@ -24,6 +24,8 @@ from enforcer.core.models import SubscriptionInfo
 from enforcer.core.text import is_guid
 
 SUBSCRIPTION_ENTITY_TYPE = "/subscriptions"
+# The run's calls key for Entities API reads (the emulator counts them under the same name).
+MANAGEMENT_GROUPS_CALL = "management.entities"
 
 
 @dataclass(frozen=True)

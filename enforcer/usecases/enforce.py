@@ -11,8 +11,9 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
+from enforcer.core.ancestry import MANAGEMENT_GROUPS_CALL, with_ancestry
 from enforcer.core.decision import decide
 from enforcer.core.errors import EnforcementError, extension_failure_message, mark_failed, unknown_extension_message
 from enforcer.core.models import (
@@ -30,7 +31,7 @@ from enforcer.core.models import (
 from enforcer.core.scope import exclusion_by_id, exclusion_by_metadata
 from enforcer.core.settings import Settings, component_setting_names
 from enforcer.core.text import is_guid
-from enforcer.usecases.ports import PricingGateway
+from enforcer.usecases.ports import ManagementGroupIndex, PricingGateway
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,11 @@ class SubscriptionDirectory:
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, SubscriptionInfo]] = {}
+        # Management groups of subscriptions read one by one (issue 20): from the last read of the whole tree, kept
+        # for the TTL and shared by every caller, so events cost at most one tree read per TTL, never one each.
+        self._tree_index: ManagementGroupIndex | None = None
+        self._tree_wanted: Callable[[], bool] = lambda: False
+        self._tree: tuple[float, Mapping[str, tuple[str, ...]]] | None = None
 
     def cached(self, subscription_id: str) -> SubscriptionInfo | None:
         with self._lock:
@@ -71,9 +77,35 @@ class SubscriptionDirectory:
         info = self.cached(subscription_id)
         if info is None:
             calls["subscriptions.get"] += 1
-            info = self._arm.get_subscription(subscription_id, deadline=deadline)
+            info = with_ancestry(self._arm.get_subscription(subscription_id, deadline=deadline), self._ancestry(calls))
             self.remember([info])
         return info
+
+    def use_tree(self, index: ManagementGroupIndex | None, wanted: Callable[[], bool]) -> None:
+        """Where management groups come from for a subscription read here, and whether rules need them now."""
+        self._tree_index, self._tree_wanted = index, wanted
+
+    def remember_tree(self, ancestry: Mapping[str, tuple[str, ...]]) -> None:
+        """The sweep's read of the tree, reused by the reads that follow within the TTL."""
+        with self._lock:
+            self._tree = (self._clock(), dict(ancestry))
+
+    def _ancestry(self, calls: Counter[str]) -> Mapping[str, tuple[str, ...]]:
+        """The tree's subscription -> ancestry: remembered, else read once (a failure leaves ancestry unknown)."""
+        if self._tree_index is None or not self._tree_wanted():
+            return {}
+        with self._lock:
+            tree = self._tree
+        if tree is not None and self._clock() - tree[0] <= self._ttl:
+            return tree[1]
+        try:
+            ancestry = self._tree_index.ancestry()
+        except EnforcementError as error:
+            logger.warning("management groups unknown: the management-group tree could not be read: %s", error.message)
+            return {}
+        calls[MANAGEMENT_GROUPS_CALL] += ancestry.requests
+        self.remember_tree(ancestry.by_subscription)
+        return ancestry.by_subscription
 
 
 class SubscriptionLocks:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections import Counter
 
 import pytest
 
+from enforcer.core.ancestry import MANAGEMENT_GROUPS_CALL
 from enforcer.core.models import SubscriptionInfo
 from enforcer.usecases.sweep import sweep
-from enforcer.usecases.sweep.plan import MANAGEMENT_GROUPS_CALL, make_plan
+from enforcer.usecases.sweep.plan import make_plan
 from localdev.emulator import Emulator, FaultConfig
 from tests.sweep.helpers import sweep_services
 
@@ -121,4 +123,25 @@ def test_an_unreadable_tree_leaves_ancestry_unknown_and_says_why(emulator):
     assert groups(plan.infos[prod]) == ()
     note = next(n for n in plan.notes if n.startswith("management groups unknown for 3 subscription(s)"))
     assert "Microsoft.Management/getEntities" in note
+    services.close()
+
+
+def test_subscriptions_read_one_by_one_share_one_tree_read(emulator):
+    root, prod, sandbox, at_root = seed_tree(emulator)
+    services = sweep_services(emulator)
+    directory = services.enforcer.directory
+    calls: Counter[str] = Counter()
+
+    first = directory.get(prod, calls)
+    second = directory.get(sandbox, calls)
+
+    assert first.management_groups == ("mg-prod", "mg-corp", root)
+    assert second.management_groups == ("mg-sandbox", root)
+    # One tree read for both (kept for the directory's TTL), one subscription GET each.
+    assert emulator.calls[MANAGEMENT_GROUPS_CALL] == calls[MANAGEMENT_GROUPS_CALL] == 1
+    assert emulator.calls["subscriptions.get"] == 2
+
+    services.rules_read_management_groups = False
+    assert directory.get(at_root, calls).management_groups == ()
+    assert emulator.calls[MANAGEMENT_GROUPS_CALL] == 1
     services.close()

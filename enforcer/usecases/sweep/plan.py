@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from enforcer.core.ancestry import with_ancestry, without_ancestry
+from enforcer.core.ancestry import MANAGEMENT_GROUPS_CALL, with_ancestry, without_ancestry
 from enforcer.core.errors import EnforcementError, ResourceGraphError
 from enforcer.core.models import MAX_SUBSCRIPTIONS_PER_QUERY, PricingState, RunSummary, SubscriptionInfo
 from enforcer.core.records import AuditRecord
@@ -25,9 +25,6 @@ from enforcer.usecases.services import Services
 from enforcer.usecases.sweep.model import FULL_LISTING_MARKER, SWEEP_KIND, Plan
 
 logger = logging.getLogger(__name__)
-
-# The calls key for the Entities API reads (the emulator counts them under the same name).
-MANAGEMENT_GROUPS_CALL = "management.entities"
 
 
 class StoreUnavailable(RuntimeError):
@@ -126,6 +123,7 @@ def _fill_ancestry(
         )
         return
     calls[MANAGEMENT_GROUPS_CALL] = calls.get(MANAGEMENT_GROUPS_CALL, 0) + ancestry.requests
+    services.enforcer.directory.remember_tree(ancestry.by_subscription)
     for sub in missing:
         info = infos[sub]
         if info is not None:
