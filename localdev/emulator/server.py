@@ -11,6 +11,8 @@ Endpoints (shapes from the official REST specs and examples):
   `resources` query for AI accounts (localdev/emulator/cognitive.py)
 - Microsoft.CognitiveServices accounts (list, get) and their defenderForAISettings (get, list, PUT, PATCH):
   localdev/emulator/cognitive.py
+- `POST /providers/Microsoft.Management/getEntities` (the management-group tree) and the inventory query's
+  `managementGroupAncestorsChain`: localdev/emulator/management_groups.py
 
 Per request: resolve the route and count it, check auth (401), add latency, draw throttle (429)
 and server errors (500/503), then serve. Work per request is O(1) except the list and
