@@ -17,7 +17,7 @@ from typing import Any, Final
 
 from azure.core.exceptions import AzureError
 
-from enforcer.adapters.arm import ArmGateway
+from enforcer.adapters.arm import RETRY_DEADLINE_OPTION, ArmGateway
 from enforcer.adapters.azure_errors import ALL_SUBSCRIPTIONS, classify
 from enforcer.core.ancestry import Ancestry, ancestry_from_entities
 from enforcer.core.errors import EnforcementError
@@ -38,8 +38,9 @@ class ManagementGroupGateway:
     def close(self) -> None:
         """Nothing of its own: the ArmGateway closes the shared client."""
 
-    def ancestry(self) -> Ancestry:
-        """Subscription id -> management groups (nearest parent first), all pages; raises EnforcementError."""
+    def ancestry(self, *, deadline: float | None = None) -> Ancestry:
+        """Subscription id -> management groups (nearest parent first), all pages; raises EnforcementError.
+        `deadline`: seconds each page may spend retrying throttling (default: the gateway's RetrySettings)."""
         from azure.core.rest import HttpRequest
 
         send = self._arm.subscriptions.send_request
@@ -57,7 +58,9 @@ class ManagementGroupGateway:
                 )
             requests += 1
             try:
-                response = send(HttpRequest("POST", url, headers={"Cache-Control": "no-cache"}))
+                request = HttpRequest("POST", url, headers={"Cache-Control": "no-cache"})
+                options: dict[str, Any] = {} if deadline is None else {RETRY_DEADLINE_OPTION: deadline}
+                response = send(request, **options)
                 response.raise_for_status()
             except AzureError as error:
                 raise classify(

@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 # Subscription metadata (name, state, tags) is cached this long: bursts of events on one subscription
 # cost one read, and the sweep's inventory refreshes it. An exempt tag added later is honoured within this time.
 DIRECTORY_TTL_SECONDS = 300.0
+# A subscription missing from the remembered management-group tree (created since) triggers a new read of it, at
+# most this often.
+TREE_REREAD_SECONDS = 60.0
 
 
 class SubscriptionDirectory:
@@ -77,7 +80,8 @@ class SubscriptionDirectory:
         info = self.cached(subscription_id)
         if info is None:
             calls["subscriptions.get"] += 1
-            info = with_ancestry(self._arm.get_subscription(subscription_id, deadline=deadline), self._ancestry(calls))
+            info = self._arm.get_subscription(subscription_id, deadline=deadline)
+            info = with_ancestry(info, self._ancestry(info.subscription_id, calls, deadline))
             self.remember([info])
         return info
 
@@ -90,16 +94,22 @@ class SubscriptionDirectory:
         with self._lock:
             self._tree = (self._clock(), dict(ancestry))
 
-    def _ancestry(self, calls: Counter[str]) -> Mapping[str, tuple[str, ...]]:
-        """The tree's subscription -> ancestry: remembered, else read once (a failure leaves ancestry unknown)."""
+    def _ancestry(
+        self, subscription_id: str, calls: Counter[str], deadline: float | None
+    ) -> Mapping[str, tuple[str, ...]]:
+        """The tree's subscription -> ancestry: the remembered read while it is within the TTL and names this
+        subscription (or is under a minute old: a subscription not in the tree is not re-read for on every event),
+        else one new read. A failure leaves the ancestry unknown."""
         if self._tree_index is None or not self._tree_wanted():
             return {}
         with self._lock:
             tree = self._tree
-        if tree is not None and self._clock() - tree[0] <= self._ttl:
-            return tree[1]
+        if tree is not None:
+            age = self._clock() - tree[0]
+            if (age <= self._ttl and subscription_id in tree[1]) or age <= TREE_REREAD_SECONDS:
+                return tree[1]
         try:
-            ancestry = self._tree_index.ancestry()
+            ancestry = self._tree_index.ancestry(deadline=deadline)
         except EnforcementError as error:
             logger.warning("management groups unknown: the management-group tree could not be read: %s", error.message)
             return {}

@@ -9,8 +9,11 @@ from collections import Counter
 
 import pytest
 
+from enforcer.adapters.arm import ArmGateway
+from enforcer.adapters.management_groups import ManagementGroupGateway
 from enforcer.core.ancestry import MANAGEMENT_GROUPS_CALL
 from enforcer.core.models import SubscriptionInfo
+from enforcer.usecases.enforce import SubscriptionDirectory
 from enforcer.usecases.sweep import sweep
 from enforcer.usecases.sweep.plan import make_plan
 from localdev.emulator import Emulator, FaultConfig
@@ -145,3 +148,25 @@ def test_subscriptions_read_one_by_one_share_one_tree_read(emulator):
     assert directory.get(at_root, calls).management_groups == ()
     assert emulator.calls[MANAGEMENT_GROUPS_CALL] == 1
     services.close()
+
+
+def test_a_subscription_created_after_the_tree_read_is_read_for_again_at_most_once_a_minute(emulator):
+    root, prod, _sandbox, _at_root = seed_tree(emulator)
+    now = [1000.0]
+    arm = ArmGateway(emulator.url)
+    directory = SubscriptionDirectory(arm, clock=lambda: now[0])
+    directory.use_tree(ManagementGroupGateway(arm), lambda: True)
+    calls: Counter[str] = Counter()
+    assert groups(directory.get(prod, calls)) == ("mg-prod", "mg-corp", root)
+
+    early, late = str(uuid.uuid4()), str(uuid.uuid4())
+    for sub in (early, late):
+        emulator.add_subscription(sub)
+        emulator.management_groups.place(sub, "mg-sandbox")
+    now[0] += 30
+    assert groups(directory.get(early, calls)) == ()  # the tree read 30 s ago is not re-read yet
+    now[0] += 31
+    assert groups(directory.get(late, calls)) == ("mg-sandbox", root)
+
+    assert emulator.calls[MANAGEMENT_GROUPS_CALL] == calls[MANAGEMENT_GROUPS_CALL] == 2
+    arm.close()
