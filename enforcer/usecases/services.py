@@ -69,9 +69,10 @@ class Services:
     doctor_probe: DoctorProbe | None = None
     table_probes: TableProbes | None = None
     # The management-group tree, for subscriptions Resource Graph did not describe (issue 20); read at most once a
-    # sweep, and only while rules may match on management groups (the desired-state document says; True: it may).
+    # sweep, and only while rules match on management groups: the desired-state document sets this when one of its
+    # rules names a management group (until then no rule does, and the tree is never read).
     management_groups: ManagementGroupIndex | None = None
-    rules_read_management_groups: bool = True
+    rules_read_management_groups: bool = False
     # Set by SIGINT/SIGTERM in the CLI: no new work starts; work in flight finishes and is recorded.
     stop: threading.Event = field(default_factory=threading.Event)
     # The enforcer's own object id once learned (setting, else token): "" when neither names it.

@@ -14,6 +14,7 @@ from enforcer.adapters.management_groups import ManagementGroupGateway
 from enforcer.core.ancestry import MANAGEMENT_GROUPS_CALL
 from enforcer.core.models import SubscriptionInfo
 from enforcer.usecases.enforce import SubscriptionDirectory
+from enforcer.usecases.services import Services
 from enforcer.usecases.sweep import sweep
 from enforcer.usecases.sweep.plan import make_plan
 from localdev.emulator import Emulator, FaultConfig
@@ -25,6 +26,12 @@ pytestmark = pytest.mark.integration
 def groups(info: SubscriptionInfo | None) -> tuple[str, ...]:
     assert info is not None
     return info.management_groups
+
+
+def with_management_group_rules(services: Services) -> Services:
+    """As when the desired-state document has a rule naming a management group."""
+    services.rules_read_management_groups = True
+    return services
 
 
 def seed_tree(emulator: Emulator) -> tuple[str, str, str, str]:
@@ -43,7 +50,7 @@ def seed_tree(emulator: Emulator) -> tuple[str, str, str, str]:
 
 def test_ancestry_arrives_with_the_resource_graph_inventory_and_the_tree_is_not_read(emulator):
     root, prod, sandbox, at_root = seed_tree(emulator)
-    services = sweep_services(emulator)
+    services = with_management_group_rules(sweep_services(emulator))
 
     plan, error = make_plan(services, dry_run=True)
 
@@ -61,7 +68,7 @@ def test_with_resource_graph_down_one_tree_read_per_sweep_fills_the_same_ancestr
     fleet = emulator.seed_fleet(7, drift_fraction=0.5, seed=3)
     emulator.management_groups.page_size = 4  # 4 groups + 10 subscriptions: 14 entities, 4 pages
     emulator.faults = FaultConfig(resource_graph_unavailable=True)
-    services = sweep_services(emulator)
+    services = with_management_group_rules(sweep_services(emulator))
 
     result = sweep(services)
 
@@ -92,7 +99,7 @@ def test_with_resource_graph_down_one_tree_read_per_sweep_fills_the_same_ancestr
 def test_subscriptions_resource_graph_has_not_indexed_yet_get_ancestry_from_the_tree(emulator):
     emulator.faults = FaultConfig(resource_graph_lag_seconds=3600)
     root, prod, _sandbox, _at_root = seed_tree(emulator)
-    services = sweep_services(emulator)
+    services = with_management_group_rules(sweep_services(emulator))
 
     plan, _ = make_plan(services, dry_run=True)
 
@@ -104,8 +111,7 @@ def test_subscriptions_resource_graph_has_not_indexed_yet_get_ancestry_from_the_
 def test_no_tree_read_when_no_rule_matches_on_management_groups(emulator):
     _root, prod, _sandbox, _at_root = seed_tree(emulator)
     emulator.faults = FaultConfig(resource_graph_unavailable=True)
-    services = sweep_services(emulator)
-    services.rules_read_management_groups = False
+    services = sweep_services(emulator)  # no document rule names a management group: the default
 
     plan, _ = make_plan(services, dry_run=True)
 
@@ -118,7 +124,7 @@ def test_an_unreadable_tree_leaves_ancestry_unknown_and_says_why(emulator):
     _root, prod, _sandbox, _at_root = seed_tree(emulator)
     emulator.faults = FaultConfig(resource_graph_unavailable=True)
     emulator.management_groups.forbidden = True
-    services = sweep_services(emulator)
+    services = with_management_group_rules(sweep_services(emulator))
 
     plan, error = make_plan(services, dry_run=True)
 
@@ -131,7 +137,7 @@ def test_an_unreadable_tree_leaves_ancestry_unknown_and_says_why(emulator):
 
 def test_subscriptions_read_one_by_one_share_one_tree_read(emulator):
     root, prod, sandbox, at_root = seed_tree(emulator)
-    services = sweep_services(emulator)
+    services = with_management_group_rules(sweep_services(emulator))
     directory = services.enforcer.directory
     calls: Counter[str] = Counter()
 
