@@ -55,9 +55,10 @@ def build_services(
     # AI accounts: always built (no network until used) so that `coverage` works whatever ENFORCER_ACCOUNT_PROTECTION.
     from enforcer.adapters.activity_log import ActivityLogGateway
     from enforcer.adapters.cognitive import AccountGraph, CognitiveGateway
+    from enforcer.adapters.management_groups import ManagementGroupGateway
 
     outbox = _attach_outbox(audit, notifier)
-    return Services(
+    services = Services(
         settings=settings,
         arm=arm,
         enforcer=Enforcer(settings, arm),
@@ -67,10 +68,14 @@ def build_services(
         wiring=wiring,
         accounts=CognitiveGateway(arm),
         account_index=AccountGraph(arm),
+        management_groups=ManagementGroupGateway(arm),  # no network until a sweep needs the tree
         claims=_claims_for(audit),
         outbox=outbox,
         activity_log=ActivityLogGateway(arm),
     )
+    # Subscriptions read one by one (events) get management groups from the same tree, while rules may need them.
+    services.enforcer.directory.use_tree(services.management_groups, lambda: services.rules_read_management_groups)
+    return services
 
 
 def _attach_outbox(audit: AuditLog | None, notifier: Notifier | None) -> OutboxGauge | None:

@@ -1,4 +1,5 @@
-"""Azure Resource Graph adapter: every subscription (name, state, tags) with its AI plan pricing, in one pass.
+"""Azure Resource Graph adapter: every subscription (name, state, tags, management groups) with its AI plan pricing,
+in one pass.
 
 One query joins `resourcecontainers` (the subscriptions) with `securityresources` (the AI pricing), 1,000 rows
 a page, so 10,000 subscriptions cost about 10 queries. Resource Graph's per-user quota (15 queries per 5 s by
@@ -25,6 +26,7 @@ from azure.core.exceptions import AzureError
 
 from enforcer.adapters.arm import ArmGateway, RetrySettings
 from enforcer.adapters.azure_errors import describe
+from enforcer.core.ancestry import ancestry_from_chain
 from enforcer.core.errors import ResourceGraphError
 from enforcer.core.models import (
     MAX_SUBSCRIPTIONS_PER_QUERY,
@@ -48,15 +50,17 @@ MAX_PAGE_SIZE: Final = 1000
 # a query whose columns are all dynamic gets no $skipToken.
 # Our reading of the public query examples: in `resourcecontainers`, a subscription's `name` is its display name
 # and `properties.state` its state. The leftouter join keeps subscriptions that have no pricing row.
+# managementGroups is `properties.managementGroupAncestorsChain`, nearest parent first (core/ancestry.py cites it).
 INVENTORY_QUERY: Final = (
     "resourcecontainers "
     "| where type =~ 'microsoft.resources/subscriptions' "
-    "| project subscriptionId, name, state = tostring(properties.state), tags "
+    "| project subscriptionId, name, state = tostring(properties.state), tags, "
+    "managementGroups = properties.managementGroupAncestorsChain "
     "| join kind=leftouter (securityresources "
     "| where type =~ 'microsoft.security/pricings' and name =~ '{plan}' "
     "| project subscriptionId, pricingTier = tostring(properties.pricingTier), extensions = properties.extensions) "
     "on subscriptionId "
-    "| project subscriptionId, name, state, tags, pricingTier, extensions "
+    "| project subscriptionId, name, state, tags, managementGroups, pricingTier, extensions "
     "| order by subscriptionId asc"
 )
 
@@ -106,6 +110,7 @@ def info_from_row(row: Mapping[str, Any]) -> SubscriptionInfo | None:
         display_name=str(row["name"]) if isinstance(row.get("name"), str) else None,
         state=str(row["state"]) if isinstance(row.get("state"), str) and row.get("state") else None,
         tags={str(k): str(v) for k, v in tags.items()} if isinstance(tags, Mapping) else {},
+        management_groups=ancestry_from_chain(row.get("managementGroups")),
     )
 
 

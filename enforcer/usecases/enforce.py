@@ -11,8 +11,9 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
+from enforcer.core.ancestry import MANAGEMENT_GROUPS_CALL, with_ancestry
 from enforcer.core.decision import decide
 from enforcer.core.errors import EnforcementError, extension_failure_message, mark_failed, unknown_extension_message
 from enforcer.core.models import (
@@ -30,13 +31,16 @@ from enforcer.core.models import (
 from enforcer.core.scope import exclusion_by_id, exclusion_by_metadata
 from enforcer.core.settings import Settings, component_setting_names
 from enforcer.core.text import is_guid
-from enforcer.usecases.ports import PricingGateway
+from enforcer.usecases.ports import ManagementGroupIndex, PricingGateway
 
 logger = logging.getLogger(__name__)
 
 # Subscription metadata (name, state, tags) is cached this long: bursts of events on one subscription
 # cost one read, and the sweep's inventory refreshes it. An exempt tag added later is honoured within this time.
 DIRECTORY_TTL_SECONDS = 300.0
+# A subscription missing from the remembered management-group tree (created since) triggers a new read of it, at
+# most this often.
+TREE_REREAD_SECONDS = 60.0
 
 
 class SubscriptionDirectory:
@@ -53,6 +57,11 @@ class SubscriptionDirectory:
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, SubscriptionInfo]] = {}
+        # Management groups of subscriptions read one by one (issue 20): from the last read of the whole tree, kept
+        # for the TTL and shared by every caller, so events cost at most one tree read per TTL, never one each.
+        self._tree_index: ManagementGroupIndex | None = None
+        self._tree_wanted: Callable[[], bool] = lambda: False
+        self._tree: tuple[float, Mapping[str, tuple[str, ...]]] | None = None
 
     def cached(self, subscription_id: str) -> SubscriptionInfo | None:
         with self._lock:
@@ -72,8 +81,41 @@ class SubscriptionDirectory:
         if info is None:
             calls["subscriptions.get"] += 1
             info = self._arm.get_subscription(subscription_id, deadline=deadline)
+            info = with_ancestry(info, self._ancestry(info.subscription_id, calls, deadline))
             self.remember([info])
         return info
+
+    def use_tree(self, index: ManagementGroupIndex | None, wanted: Callable[[], bool]) -> None:
+        """Where management groups come from for a subscription read here, and whether rules need them now."""
+        self._tree_index, self._tree_wanted = index, wanted
+
+    def remember_tree(self, ancestry: Mapping[str, tuple[str, ...]]) -> None:
+        """The sweep's read of the tree, reused by the reads that follow within the TTL."""
+        with self._lock:
+            self._tree = (self._clock(), dict(ancestry))
+
+    def _ancestry(
+        self, subscription_id: str, calls: Counter[str], deadline: float | None
+    ) -> Mapping[str, tuple[str, ...]]:
+        """The tree's subscription -> ancestry: the remembered read while it is within the TTL and names this
+        subscription (or is under a minute old: a subscription not in the tree is not re-read for on every event),
+        else one new read. A failure leaves the ancestry unknown."""
+        if self._tree_index is None or not self._tree_wanted():
+            return {}
+        with self._lock:
+            tree = self._tree
+        if tree is not None:
+            age = self._clock() - tree[0]
+            if (age <= self._ttl and subscription_id in tree[1]) or age <= TREE_REREAD_SECONDS:
+                return tree[1]
+        try:
+            ancestry = self._tree_index.ancestry(deadline=deadline)
+        except EnforcementError as error:
+            logger.warning("management groups unknown: the management-group tree could not be read: %s", error.message)
+            return {}
+        calls[MANAGEMENT_GROUPS_CALL] += ancestry.requests
+        self.remember_tree(ancestry.by_subscription)
+        return ancestry.by_subscription
 
 
 class SubscriptionLocks:

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from enforcer.core.accounts import AccountRef, UnreadableAccount
+from enforcer.core.ancestry import Ancestry
 from enforcer.core.doctor import GraphSample, Permission, TableProbe
 from enforcer.core.models import (
     InventoryRows,
@@ -89,6 +90,13 @@ class PricingIndex(Protocol):
     """Azure Resource Graph: subscriptions and their AI pricing in one pass (an index: it can lag behind ARM)."""
 
     def inventory(self, subscription_ids: Sequence[str] | None = None) -> InventoryRows: ...
+    def close(self) -> None: ...
+
+
+class ManagementGroupIndex(Protocol):
+    """The management-group tree, read whole: each subscription's ancestry (the Entities API; issue 20)."""
+
+    def ancestry(self, *, deadline: float | None = None) -> Ancestry: ...
     def close(self) -> None: ...
 
 

@@ -16,6 +16,7 @@ from enforcer.usecases.ports import (
     DoctorProbe,
     EventClaims,
     EventWiring,
+    ManagementGroupIndex,
     Metrics,
     NoMetrics,
     Notifier,
@@ -70,6 +71,11 @@ class Services:
     table_probes: TableProbes | None = None
     # The Activity Log, to name who caused drift no event reported (usecases/drift_actors.py); None: not asked.
     activity_log: ActivityLog | None = None
+    # The management-group tree, for subscriptions Resource Graph did not describe (issue 20); read at most once a
+    # sweep, and only while rules match on management groups: the desired-state document sets this when one of its
+    # rules names a management group (until then no rule does, and the tree is never read).
+    management_groups: ManagementGroupIndex | None = None
+    rules_read_management_groups: bool = False
     # Set by SIGINT/SIGTERM in the CLI: no new work starts; work in flight finishes and is recorded.
     stop: threading.Event = field(default_factory=threading.Event)
     # The enforcer's own object id once learned (setting, else token): "" when neither names it.

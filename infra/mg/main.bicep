@@ -134,6 +134,41 @@ resource accountSettingsAssignment 'Microsoft.Authorization/roleAssignments@2022
   }
 }
 
+// Management-group tree (issue 20): the sweep reads every subscription's management groups from the Entities API
+// (POST /providers/Microsoft.Management/getEntities) when Resource Graph did not describe it. That call is the
+// action Microsoft.Management/getEntities/action (azure-docs, resource provider operations), which Reader's
+// */read does not include. Our reading, not confirmed: assigned at this group it lets the call list the groups and
+// subscriptions under it; without it the sweep notes the ancestry as unknown and goes on.
+resource treeRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
+  name: guid(managementGroup().id, 'defender-for-ai-enforcer-tree-reader')
+  properties: {
+    roleName: 'Defender for AI Enforcer tree reader (${managementGroup().name})'
+    description: 'List the management groups and subscriptions the identity can see (the Entities API).'
+    type: 'CustomRole'
+    permissions: [
+      {
+        actions: [
+          'Microsoft.Management/getEntities/action'
+        ]
+        notActions: []
+      }
+    ]
+    assignableScopes: [
+      managementGroup().id
+    ]
+  }
+}
+
+// Defender for AI Enforcer tree reader (the custom role above): the sweep's fallback read of management groups.
+resource treeAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(managementGroup().id, principalId, treeRole.id)
+  properties: {
+    roleDefinitionId: treeRole.id
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 // Every subscription under the group is evaluated; a new one starts NonCompliant, and the PolicyStates
 // system topic (modules/topics.bicep) turns that into an event for subscription_created.
 resource auditAssignment 'Microsoft.Authorization/policyAssignments@2024-04-01' = {

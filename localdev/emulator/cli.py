@@ -13,6 +13,7 @@ from typing import TextIO
 from enforcer.cli.args import finite_number
 from localdev.emulator.faults import FaultConfig
 from localdev.emulator.fleet import FleetMember
+from localdev.emulator.management_groups import seed_demo_tree
 from localdev.emulator.server import Emulator
 
 # Fleets larger than this are summarised rather than listed in full.
@@ -74,6 +75,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--resource-graph-unavailable", action="store_true", help="Resource Graph answers 503")
     parser.add_argument("--no-auth-check", action="store_true", help="accept calls without a bearer token")
+    parser.add_argument(
+        "--management-groups",
+        action="store_true",
+        help="seed a small management-group tree (corp > prod, dev; sandbox) and deal the fleet into it",
+    )
 
 
 def _split(value: str) -> list[str]:
@@ -139,6 +145,8 @@ def run(args: argparse.Namespace, stop: threading.Event | None = None, out: Text
         emulator.faults = fault_config_from_args(args, members)
         for ref in _split(args.disable):
             emulator.set_subscription_state(resolve_subscription(ref, members), "Disabled")
+        if args.management_groups:
+            seed_demo_tree(emulator.management_groups, [m.subscription_id for m in members])
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -11,6 +11,8 @@ Endpoints (shapes from the official REST specs and examples):
   `resources` query for AI accounts (localdev/emulator/cognitive.py)
 - Microsoft.CognitiveServices accounts (list, get) and their defenderForAISettings (get, list, PUT, PATCH):
   localdev/emulator/cognitive.py
+- `POST /providers/Microsoft.Management/getEntities` (the management-group tree) and the inventory query's
+  `managementGroupAncestorsChain`: localdev/emulator/management_groups.py
 
 Per request: resolve the route and count it, check auth (401), add latency, draw throttle (429)
 and server errors (500/503), then serve. Work per request is O(1) except the list and
@@ -39,7 +41,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from enforcer.adapters.closing import RunsWhileEntered
 from enforcer.core.text import is_guid
-from localdev.emulator import activity_log, authorization, cognitive
+from localdev.emulator import activity_log, authorization, cognitive, management_groups
 from localdev.emulator.eventgrid import EVENTGRID_KINDS, EVENTGRID_ROUTES, EVENTGRID_WRITE_KINDS, EventGridState
 from localdev.emulator.faults import FaultConfig, FaultDraws
 from localdev.emulator.fleet import FleetMember, build_fleet
@@ -74,10 +76,11 @@ MAX_ARG_PAGE: Final = 1000
 ARG_DEFAULT_QUOTA: Final = 15
 ARG_INVENTORY_SHAPE: Final = (
     "resourcecontainers | where type =~ 'microsoft.resources/subscriptions' "
-    "| project subscriptionId, name, state = tostring(properties.state), tags "
+    "| project subscriptionId, name, state = tostring(properties.state), tags"
+    "[, managementGroups = properties.managementGroupAncestorsChain] "
     "| join kind=leftouter (securityresources | where type =~ 'microsoft.security/pricings' and name =~ '<plan>' "
     "| project subscriptionId, pricingTier = tostring(properties.pricingTier), extensions = properties.extensions) "
-    "on subscriptionId | project subscriptionId, name, state, tags, pricingTier, extensions "
+    "on subscriptionId | project subscriptionId, name, state, tags[, managementGroups], pricingTier, extensions "
     "[| order by subscriptionId [asc|desc]]"
 )
 ARG_QUERY_SHAPE: Final = (
@@ -106,6 +109,7 @@ _ROUTES: Final[tuple[tuple[str, re.Pattern[str], str], ...]] = (
     *cognitive.ROUTES,  # AI accounts: localdev/emulator/cognitive.py
     *authorization.ROUTES,  # Microsoft.Authorization/permissions: localdev/emulator/authorization.py
     *activity_log.ROUTES,  # the Activity Log: localdev/emulator/activity_log.py
+    *management_groups.ROUTES,  # the Entities API: localdev/emulator/management_groups.py
 )
 PRICING_WRITE: Final = "Microsoft.Security/pricings/write"
 SETTING_WRITE: Final = "Microsoft.CognitiveServices/accounts/defenderForAISettings/write"
@@ -122,11 +126,13 @@ _ARG_QUERY = re.compile(
 _ARG_INVENTORY = re.compile(
     r"^resourcecontainers\s*\|\s*where\s+type\s*=~\s*'microsoft\.resources/subscriptions'"
     r"\s*\|\s*project\s+subscriptionId\s*,\s*name\s*,\s*state\s*=\s*tostring\(\s*properties\.state\s*\)\s*,\s*tags"
+    r"(?P<mg>\s*,\s*managementGroups\s*=\s*properties\.managementGroupAncestorsChain)?"
     r"\s*\|\s*join\s+kind\s*=\s*leftouter\s*\(\s*securityresources\s*\|\s*where\s+type\s*=~\s*"
     r"'microsoft\.security/pricings'\s+and\s+name\s*=~\s*'(?P<plan>[A-Za-z0-9]+)'"
     r"\s*\|\s*project\s+subscriptionId\s*,\s*pricingTier\s*=\s*tostring\(\s*properties\.pricingTier\s*\)"
     r"\s*,\s*extensions\s*=\s*properties\.extensions\s*\)\s*on\s+subscriptionId"
-    r"\s*\|\s*project\s+subscriptionId\s*,\s*name\s*,\s*state\s*,\s*tags\s*,\s*pricingTier\s*,\s*extensions"
+    r"\s*\|\s*project\s+subscriptionId\s*,\s*name\s*,\s*state\s*,\s*tags\s*(?(mg),\s*managementGroups\s*)"
+    r",\s*pricingTier\s*,\s*extensions"
     r"(?P<order>\s*\|\s*order\s+by\s+subscriptionId(?:\s+(?P<direction>asc|desc))?)?\s*;?\s*$",
     re.IGNORECASE,
 )
@@ -292,6 +298,8 @@ class Emulator(RunsWhileEntered):
         # What the caller may do per scope (doctor's permissions check), and Resource Graph columns left out.
         self.permissions = authorization.Permissions()
         self.graph_missing_columns: set[str] = set()
+        # The management-group tree (localdev/emulator/management_groups.py); tests seed it with add() and place().
+        self.management_groups = management_groups.ManagementGroupTree()
         # The subscription topics' ResourceWriteSuccess events for writes (localdev/emulator/write_events.py).
         self.write_events = WriteEvents()
         self._stats_lock = threading.Lock()
@@ -648,6 +656,13 @@ class Emulator(RunsWhileEntered):
             return self._resource_graph(query, body, faults)
         if kind == authorization.KIND:
             return _Reply(*self.permissions.serve(path))
+        if kind == management_groups.KIND:
+            self._require_api_version(query, None)
+            if self.management_groups.forbidden:
+                raise _forbidden("Microsoft.Management/getEntities/action", "/providers/Microsoft.Management")
+            records = self._store.page(0, len(self._store))[0]
+            listed = [(r.subscription_id, r.display_name) for r in records]
+            return _Reply(*self.management_groups.serve(query, listed, self.url))
         if kind == "subscriptions.list":
             self._require_api_version(query, None)
             return self._list_subscriptions(query)
@@ -984,6 +999,8 @@ class Emulator(RunsWhileEntered):
                 row: dict[str, Any] = {"subscriptionId": record.subscription_id}
                 if inventory is not None:
                     row.update(name=record.display_name, state=record.state, tags=dict(record.tags))
+                    if inventory.group("mg"):
+                        row["managementGroups"] = self.management_groups.ancestors_chain(sub_id)
             # A leftouter join leaves the pricing columns empty where there is no pricing row.
             row["pricingTier"] = str(props.get("pricingTier", "")) if props is not None else ""
             row["extensions"] = props.get("extensions") if props is not None else None

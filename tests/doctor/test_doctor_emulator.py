@@ -226,13 +226,17 @@ def test_no_standard_subscription_says_how_to_get_one(doctor: Doctor) -> None:
         assert "python -m enforcer enforce -s" in catalogue["fix"]
 
 
-def test_a_missing_resource_graph_column_fails(tenant: tuple[Emulator, dict[str, str]], doctor: Doctor) -> None:
+# managementGroups: the ancestry rules on management groups match on (issue 20).
+@pytest.mark.parametrize("column", ["pricingTier", "managementGroups"])
+def test_a_missing_resource_graph_column_fails(
+    tenant: tuple[Emulator, dict[str, str]], doctor: Doctor, column: str
+) -> None:
     emulator, _ = tenant
-    emulator.graph_missing_columns.add("pricingTier")
+    emulator.graph_missing_columns.add(column)
     code, report = doctor()
     graph = by_name(report)["resource graph"]
     assert code == 1 and graph["status"] == "fail"
-    assert graph["evidence"][0].startswith("inventory query: column(s) missing: pricingTier")
+    assert graph["evidence"][0].startswith(f"inventory query: column(s) missing: {column}")
     assert (
         graph["evidence"][1] == "accounts query: id, name, subscriptionId, resourceGroup, location, kind, tags present"
     )

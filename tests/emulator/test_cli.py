@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import re
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 import requests
 
 from localdev.emulator.cli import add_arguments, fault_config_from_args, resolve_subscription, run
 from localdev.emulator.fleet import build_fleet
+from localdev.emulator.state import DEFAULT_TENANT_ID
 
 MEMBERS = [s.member for s in build_fleet(5, 0.4, seed=1)]
 
@@ -59,30 +62,34 @@ def test_unknown_subscription_reference_is_an_error():
         fault_config_from_args(parse("--fail-extension", "AIModelScanner"), MEMBERS)
 
 
-def test_run_serves_the_seeded_fleet_until_stopped():
-    args = parse("--port", "0", "--subscriptions", "4", "--drift", "0.5", "--disable", "sub-0002")
+@contextlib.contextmanager
+def running(*argv: str) -> Iterator[tuple[str, io.StringIO]]:
+    """`run` with these flags in a thread: (its URL, its output); stopped on exit, which must answer 0."""
     stop, out = threading.Event(), io.StringIO()
     result: list[int] = []
-    thread = threading.Thread(target=lambda: result.append(run(args, stop=stop, out=out)))
+    thread = threading.Thread(target=lambda: result.append(run(parse(*argv), stop=stop, out=out)))
     thread.start()
     try:
         deadline = time.monotonic() + 10
         while "Set ENFORCER_ARM_ENDPOINT=" not in out.getvalue() and time.monotonic() < deadline:
             time.sleep(0.02)
-        text = out.getvalue()
-        found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", text)
-        assert found is not None, text
-        url = found.group(1)
+        found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", out.getvalue())
+        assert found is not None, out.getvalue()
+        yield found.group(1), out
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+    assert result == [0]
+
+
+def test_run_serves_the_seeded_fleet_until_stopped():
+    with running("--port", "0", "--subscriptions", "4", "--drift", "0.5", "--disable", "sub-0002") as (url, out):
         listed = requests.get(
             f"{url}/subscriptions?api-version=2022-12-01", headers={"Authorization": "Bearer t"}
         ).json()
         states = {s["displayName"]: s["state"] for s in listed["value"]}
         assert states == {"sub-0001": "Enabled", "sub-0002": "Disabled", "sub-0003": "Enabled", "sub-0004": "Enabled"}
-        assert "4 subscriptions: " in text
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-    assert result == [0]
+        assert "4 subscriptions: " in out.getvalue()
     assert "ARM emulator stopped." in out.getvalue()
 
 
@@ -104,3 +111,13 @@ def test_bad_fleet_flags_are_a_usage_error_not_a_traceback(argv, message, capsys
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_management_groups_flag_seeds_the_demo_tree():
+    with running("--port", "0", "--subscriptions", "4", "--management-groups") as (url, _):
+        entities = requests.post(
+            f"{url}/providers/Microsoft.Management/getEntities?api-version=2021-04-01",
+            headers={"Authorization": "Bearer t"},
+        ).json()["value"]
+    parents = [e["properties"]["parentNameChain"][-1] for e in entities if e["type"] == "/subscriptions"]
+    assert sorted(parents) == sorted([DEFAULT_TENANT_ID, "mg-dev", "mg-prod", "mg-sandbox"])

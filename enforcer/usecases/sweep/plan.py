@@ -3,9 +3,10 @@
 - The audit store's current-state rows say which subscriptions were seen before (new ones are handled first)
   and what each one's outcome was (for what counts as notable). A sweep with an audit store configured that
   cannot read it stops here: nothing is changed that could not be recorded.
-- Resource Graph lists every subscription (name, state, tags) with its AI pricing in one pass. It can lag, so
-  every `ENFORCER_FULL_LISTING_MINUTES` the subscriptions API lists them too and any that Resource Graph has not
-  indexed yet are added; when Resource Graph fails, the subscriptions API is the inventory and ARM GETs decide.
+- Resource Graph lists every subscription (name, state, tags, management groups) with its AI pricing in one pass.
+  It can lag, so every `ENFORCER_FULL_LISTING_MINUTES` the subscriptions API lists them too and any that Resource
+  Graph has not indexed yet are added; when Resource Graph fails, the subscriptions API is the inventory and ARM
+  GETs decide. Subscriptions listed that way get their management groups from one read of the tree.
 - Scope (ENFORCER_SUBSCRIPTIONS, exclusions, the exempt tag, read-only states) and the resume point of a
   sweep that ran out of time.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
+from enforcer.core.ancestry import MANAGEMENT_GROUPS_CALL, with_ancestry, without_ancestry
 from enforcer.core.errors import EnforcementError, ResourceGraphError
 from enforcer.core.models import MAX_SUBSCRIPTIONS_PER_QUERY, PricingState, RunSummary, SubscriptionInfo
 from enforcer.core.records import AuditRecord
@@ -100,6 +102,39 @@ def _graph_inventory(
     return infos, pricings
 
 
+def _fill_ancestry(
+    services: Services, infos: dict[str, SubscriptionInfo | None], notes: list[str], calls: dict[str, int]
+) -> None:
+    """Management groups for the subscriptions Resource Graph did not describe (it was down, or has not indexed
+    them yet): one read of the whole tree (Entities API, a few pages), at most once a sweep, and only while rules
+    may match on management groups. When it fails they stay unknown and the note says why."""
+    index = services.management_groups
+    scope = services.settings.subscriptions
+    missing = [sub for sub in without_ancestry(infos.values()) if scope is None or sub in scope]
+    if index is None or not missing or not services.rules_read_management_groups:
+        return
+    try:
+        ancestry = index.ancestry()
+    except EnforcementError as error:
+        logger.warning("management-group tree unreadable: %s", error.message)
+        notes.append(
+            f"management groups unknown for {len(missing)} subscription(s) "
+            f"(the management-group tree could not be read: {error.message})"
+        )
+        return
+    calls[MANAGEMENT_GROUPS_CALL] = calls.get(MANAGEMENT_GROUPS_CALL, 0) + ancestry.requests
+    services.enforcer.directory.remember_tree(ancestry.by_subscription)
+    for sub in missing:
+        info = infos[sub]
+        if info is not None:
+            infos[sub] = with_ancestry(info, ancestry.by_subscription)
+    unplaced = [sub for sub in missing if sub not in ancestry.by_subscription]
+    notes.append(
+        f"management groups of {len(missing) - len(unplaced)} subscription(s) read from the management-group tree "
+        f"in {ancestry.requests} request(s)" + (f"; {len(unplaced)} not in the tree (unknown)" if unplaced else "")
+    )
+
+
 def make_plan(
     services: Services, *, dry_run: bool, now: datetime | None = None
 ) -> tuple[Plan, EnforcementError | None]:
@@ -130,6 +165,7 @@ def make_plan(
             if graph is None:
                 listing_error = error
             notes.append(f"could not list subscriptions: {error.message}")
+    _fill_ancestry(services, infos, notes, calls)
     # Event handlers in this process reuse the names, states and tags instead of reading them again.
     services.enforcer.directory.remember([info for info in infos.values() if info is not None])
 
