@@ -12,6 +12,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from enforcer.core.decision import decide
 from enforcer.core.errors import EnforcementError, extension_failure_message, mark_failed, unknown_extension_message
@@ -37,6 +39,9 @@ logger = logging.getLogger(__name__)
 # Subscription metadata (name, state, tags) is cached this long: bursts of events on one subscription
 # cost one read, and the sweep's inventory refreshes it. An exempt tag added later is honoured within this time.
 DIRECTORY_TTL_SECONDS = 300.0
+# How long a caller waits for another caller's read of the same subscription's metadata when it has no deadline of
+# its own: Event Grid's 30 s answer time (an event's callers pass their deadline).
+DIRECTORY_WAIT_SECONDS = 30.0
 
 
 class SubscriptionDirectory:
@@ -53,6 +58,8 @@ class SubscriptionDirectory:
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[float, SubscriptionInfo]] = {}
+        # Reads under way, one per subscription: concurrent callers (an event's plan and account) share one GET.
+        self._reading: dict[str, Future[SubscriptionInfo]] = {}
 
     def cached(self, subscription_id: str) -> SubscriptionInfo | None:
         with self._lock:
@@ -68,12 +75,44 @@ class SubscriptionDirectory:
                 self._entries[info.subscription_id.lower()] = (now, info)
 
     def get(self, subscription_id: str, calls: Counter[str], deadline: float | None = None) -> SubscriptionInfo:
+        """The cached metadata, else one GET shared by every caller that asks while it is under way (single
+        flight): a caller that finds a read under way waits for it, at most `deadline` seconds (or
+        DIRECTORY_WAIT_SECONDS), and gets its answer or its error. Only the reader counts the call."""
         info = self.cached(subscription_id)
-        if info is None:
+        if info is not None:
+            return info
+        key = subscription_id.lower()
+        with self._lock:
+            reading = self._reading.get(key)
+            leads = reading is None
+            if reading is None:
+                reading = self._reading[key] = Future()
+        if not leads:
+            return self._wait(subscription_id, reading, DIRECTORY_WAIT_SECONDS if deadline is None else deadline)
+        try:
             calls["subscriptions.get"] += 1
             info = self._arm.get_subscription(subscription_id, deadline=deadline)
             self.remember([info])
+        except BaseException as error:
+            reading.set_exception(error)
+            raise
+        finally:
+            with self._lock:
+                self._reading.pop(key, None)
+        reading.set_result(info)
         return info
+
+    @staticmethod
+    def _wait(subscription_id: str, reading: Future[SubscriptionInfo], seconds: float) -> SubscriptionInfo:
+        try:
+            return reading.result(timeout=seconds)
+        except FutureTimeout:
+            raise EnforcementError(
+                ErrorKind.THROTTLED,
+                f"Reading the metadata of subscription {subscription_id} took longer than {seconds:.0f} s (another "
+                "caller's read of it was still under way). Fix: none needed if ARM was slow for a moment (the next "
+                "event or sweep retries); if it persists, check ARM throttling in the function's logs.",
+            ) from None
 
 
 class SubscriptionLocks:
