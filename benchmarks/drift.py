@@ -5,7 +5,8 @@
       `handle_event_outcomes` with the audit store on Azurite. Handler wall time, ARM calls, and the overhead
       (wall time - ARM calls x the emulator's latency per call) against the issue's targets.
   (f) an AI-account creation event on a Free plan with a Disabled account: the plan and the account both need a
-      write. Wall time against "<= 2 sequential round trips" (2 x latency + 10 ms) since both are handled at once.
+      write. Sequential ARM round trips (from the emulator's request times) and their span against "<= 2 sequential
+      round trips" (2 x (latency + 5 ms)), since the plan and the account are handled at once.
 
 A warm instance: the subscription's metadata is cached (as after a sweep) and one event of each kind is handled
 before the measured runs. Medians of --repeats runs; nothing is asserted.
@@ -34,6 +35,7 @@ from localdev.azurite import AzuriteError, AzuriteProcess
 from localdev.emulator import Emulator, FaultConfig
 from localdev.emulator.fleet import COMPLIANT_AI_PRICING as COMPLIANT
 from localdev.emulator.server import CLIENT_OBJECT_ID
+from localdev.emulator.timeline import sequential_round_trips
 from localdev.emulator.write_events import Caller
 
 SAMPLES = Path(__file__).resolve().parents[1] / "tests" / "data" / "events"
@@ -47,7 +49,7 @@ TARGET_OVERHEAD_MS = 50.0
 TARGET_ROUND_TRIPS = 2
 # What a round trip costs beyond the emulator's latency on this machine (HTTP on loopback, SDK pipeline):
 # the issue's "~110 ms" for 2 round trips at 50 ms.
-ROUND_TRIP_ALLOWANCE_MS = 10.0
+ROUND_TRIP_ALLOWANCE_MS = 5.0
 
 
 @contextlib.contextmanager
@@ -97,10 +99,12 @@ def _measure(
     repeats: int,
 ) -> dict[str, Any]:
     """Median wall time of `handle_event_outcomes` on fresh events (after one unmeasured warm-up), ARM calls per
-    event, the outcomes of the last run, and the longest chain of ARM calls that did not overlap in time."""
+    event, the outcomes of the last run, the longest chain of ARM calls that did not overlap in time, and the time
+    from the first ARM request's arrival to the last one's answer (the emulator's clock)."""
     handle_event_outcomes(make_event(emulator, services), Route.AI_ACCOUNT, services)  # warm-up
     totals: list[float] = []
     chains: list[int] = []
+    spans: list[float] = []
     calls: Counter[str] = Counter()
     outcomes: list[str] = []
     for _ in range(repeats):
@@ -111,25 +115,18 @@ def _measure(
         results = handle_event_outcomes(event, Route.AI_ACCOUNT, services)
         totals.append(time.perf_counter() - started)
         calls.update(emulator.calls)
-        chains.append(_sequential_round_trips(emulator))
+        requests = emulator.requests
+        chains.append(sequential_round_trips(requests))
+        spans.append(max(r.ended for r in requests) - min(r.started for r in requests))
         outcomes = [o.outcome.value for o in results]
     return {
         "total_ms": statistics.median(totals) * 1000,
         "calls": {k: v / repeats for k, v in sorted(calls.items())},
         "arm_calls": sum(calls.values()) / repeats,
         "round_trips": statistics.median(chains),
+        "arm_span_ms": statistics.median(spans) * 1000,
         "outcomes": outcomes,
     }
-
-
-def _sequential_round_trips(emulator: Emulator) -> int:
-    """The longest chain of requests each of which started after the one before it ended (requests that overlap
-    count once): what the handler's ARM time costs at a fixed latency per call."""
-    chain_ending: list[tuple[float, int]] = []  # (end, chain length up to and including this request)
-    for record in sorted(emulator.requests, key=lambda r: r.started):
-        before = [length for end, length in chain_ending if end <= record.started]
-        chain_ending.append((record.ended, max(before, default=0) + 1))
-    return max((length for _, length in chain_ending), default=0)
 
 
 def _met(ok: bool) -> str:
@@ -157,14 +154,16 @@ def run(storage: str, latency_ms: float = 50.0, repeats: int = 15) -> None:
         f = _measure(emulator, services, _account_created, repeats)
         calls = ", ".join(f"{k} {v:g}" for k, v in f["calls"].items())
         bound = TARGET_ROUND_TRIPS * (latency_ms + ROUND_TRIP_ALLOWANCE_MS)
+        met = f["round_trips"] <= TARGET_ROUND_TRIPS and f["arm_span_ms"] <= bound
         print(
             f"(f) AI account created, Free plan, Disabled account: handler {f['total_ms']:.1f} ms, "
-            f"{f['arm_calls']:g} ARM calls ({calls}), {f['round_trips']:g} sequential round trips; "
-            f"outcomes {', '.join(f['outcomes'])}"
+            f"{f['arm_calls']:g} ARM calls ({calls}) in {f['round_trips']:g} sequential round trips taking "
+            f"{f['arm_span_ms']:.1f} ms from the first request to the last answer; outcomes {', '.join(f['outcomes'])}"
         )
         print(
             f"    target <= {TARGET_ROUND_TRIPS} sequential round trips (~{bound:.0f} ms at {latency_ms:.0f} ms per "
-            f"call) when both need a write: {_met(f['round_trips'] <= TARGET_ROUND_TRIPS and f['total_ms'] <= bound)}"
+            f"call) when both need a write: {_met(met)}; handler time beyond them "
+            f"{f['total_ms'] - f['round_trips'] * latency_ms:.1f} ms (the audit store, the SDK)"
         )
     print(
         "(overhead = handler wall time - ARM calls x latency: the SDK, the audit store's claim and records, "

@@ -8,8 +8,10 @@ import pytest
 
 from enforcer.adapters.audit_store import AuditStore
 from enforcer.core.events import Route
+from enforcer.core.models import SubscriptionInfo
 from enforcer.usecases.handle_event import handle_event_outcomes
-from localdev.emulator import Emulator, FaultConfig, RequestRecord
+from localdev.emulator import Emulator, FaultConfig
+from localdev.emulator.timeline import overlaps, sequential_round_trips
 from tests.events.samples import SUBSCRIPTION, sample
 from tests.integration.helpers import services_for
 
@@ -19,10 +21,6 @@ EVENT = "resource-write-cognitive-account.eventgrid.json"
 ACCOUNT = (
     f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/contoso-openai"
 )
-
-
-def overlaps(a: RequestRecord, b: RequestRecord) -> bool:
-    return a.started < b.ended and b.started < a.ended
 
 
 def test_cold_instance_handles_plan_and_account_at_once_and_reads_metadata_once(
@@ -48,3 +46,28 @@ def test_cold_instance_handles_plan_and_account_at_once_and_reads_metadata_once(
     # The plan's requests and the account's run at the same time, not one after the other.
     assert any(overlaps(p, a) for p in plan for a in account)
     assert min(a.started for a in account) < max(p.ended for p in plan)
+
+
+def test_warm_instance_needs_two_sequential_round_trips_when_plan_and_account_both_need_a_write(
+    emulator: Emulator, audit_store: AuditStore
+):
+    emulator.add_subscription(SUBSCRIPTION, display_name="ai-team")  # Free plan
+    emulator.cognitive.add(SUBSCRIPTION, "rg-ai", "contoso-openai", state="Disabled")
+    services = services_for(emulator.url, audit=audit_store)
+    services.enforcer.directory.remember([SubscriptionInfo(SUBSCRIPTION, "ai-team", "Enabled", {})])  # as after a sweep
+    emulator.faults = FaultConfig(latency_ms=150)
+    emulator.reset_calls()
+
+    outcomes = handle_event_outcomes(sample(EVENT), Route.AI_ACCOUNT, services)
+
+    assert [o.outcome.value for o in outcomes] == ["remediated", "remediated"]
+    requests = emulator.requests
+    # Plan: GET, PUT. Account: its setting and the account itself (its exempt tag) read at once, then the PUT.
+    assert sorted(r.kind for r in requests) == [
+        "cognitive.accounts.get",
+        "cognitive.defenderforai.get",
+        "cognitive.defenderforai.put",
+        "pricings.get",
+        "pricings.put",
+    ]
+    assert sequential_round_trips(requests) == 2
