@@ -46,6 +46,7 @@ demo: install
 bench: install
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.wiring
+	$(BIN)/python -m benchmarks.drift
 
 infra-check:
 	bash scripts/infra-check.sh

@@ -12,6 +12,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from enforcer.core.ancestry import MANAGEMENT_GROUPS_CALL, with_ancestry
 from enforcer.core.decision import decide
@@ -41,6 +43,9 @@ DIRECTORY_TTL_SECONDS = 300.0
 # A subscription missing from the remembered management-group tree (created since) triggers a new read of it, at
 # most this often.
 TREE_REREAD_SECONDS = 60.0
+# How long a caller waits for another caller's read of the same subscription's metadata when it has no deadline of
+# its own: Event Grid's 30 s answer time (an event's callers pass their deadline).
+DIRECTORY_WAIT_SECONDS = 30.0
 
 
 class SubscriptionDirectory:
@@ -62,6 +67,8 @@ class SubscriptionDirectory:
         self._tree_index: ManagementGroupIndex | None = None
         self._tree_wanted: Callable[[], bool] = lambda: False
         self._tree: tuple[float, Mapping[str, tuple[str, ...]]] | None = None
+        # Reads under way, one per subscription: concurrent callers (an event's plan and account) share one GET.
+        self._reading: dict[str, Future[SubscriptionInfo]] = {}
 
     def cached(self, subscription_id: str) -> SubscriptionInfo | None:
         with self._lock:
@@ -77,12 +84,32 @@ class SubscriptionDirectory:
                 self._entries[info.subscription_id.lower()] = (now, info)
 
     def get(self, subscription_id: str, calls: Counter[str], deadline: float | None = None) -> SubscriptionInfo:
+        """The cached metadata, else one GET shared by every caller that asks while it is under way (single
+        flight): a caller that finds a read under way waits for it, at most `deadline` seconds (or
+        DIRECTORY_WAIT_SECONDS), and gets its answer or its error. Only the reader counts the call."""
         info = self.cached(subscription_id)
-        if info is None:
+        if info is not None:
+            return info
+        key = subscription_id.lower()
+        with self._lock:
+            reading = self._reading.get(key)
+            leads = reading is None
+            if reading is None:
+                reading = self._reading[key] = Future()
+        if not leads:
+            return self._wait(subscription_id, reading, DIRECTORY_WAIT_SECONDS if deadline is None else deadline)
+        try:
             calls["subscriptions.get"] += 1
             info = self._arm.get_subscription(subscription_id, deadline=deadline)
             info = with_ancestry(info, self._ancestry(info.subscription_id, calls, deadline))
             self.remember([info])
+        except BaseException as error:
+            reading.set_exception(error)
+            raise
+        finally:
+            with self._lock:
+                self._reading.pop(key, None)
+        reading.set_result(info)
         return info
 
     def use_tree(self, index: ManagementGroupIndex | None, wanted: Callable[[], bool]) -> None:
@@ -116,6 +143,18 @@ class SubscriptionDirectory:
         calls[MANAGEMENT_GROUPS_CALL] += ancestry.requests
         self.remember_tree(ancestry.by_subscription)
         return ancestry.by_subscription
+
+    @staticmethod
+    def _wait(subscription_id: str, reading: Future[SubscriptionInfo], seconds: float) -> SubscriptionInfo:
+        try:
+            return reading.result(timeout=seconds)
+        except FutureTimeout:
+            raise EnforcementError(
+                ErrorKind.THROTTLED,
+                f"Reading the metadata of subscription {subscription_id} took longer than {seconds:.0f} s (another "
+                "caller's read of it was still under way). Fix: none needed if ARM was slow for a moment (the next "
+                "event or sweep retries); if it persists, check ARM throttling in the function's logs.",
+            ) from None
 
 
 class SubscriptionLocks:

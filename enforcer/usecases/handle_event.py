@@ -1,7 +1,7 @@
 """Handle one Event Grid event: parse, scope, claim, enforce, record, notify. A malformed event never raises.
 
 Both the functions (handlers/events.py) and `python -m enforcer handle-event` run this. After the plan: the
-event wiring of a new subscription (usecases/wire_events.py) and the AI account the event names
+event wiring of a new subscription (usecases/wire_events.py); beside it, at once: the AI account the event names
 (usecases/protect_accounts.py), each with a record of its own. Writes by anyone to the plan or to an account's
 own switch go to usecases/drift_events.py (issue 19). `handle_event_outcomes` returns every outcome;
 `handle_event` the first (the subscription's), for callers that want one.
@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from enforcer.core.events import EnforceRequest, Route, parse_event
-from enforcer.core.models import Outcome, OutcomeKind, Trigger, utc_now_iso
+from enforcer.core.models import ErrorKind, Outcome, OutcomeKind, Trigger, utc_now_iso
 from enforcer.core.text import escape_control
 from enforcer.usecases import claims
 from enforcer.usecases.drift_events import handle_drift_report, own_write
@@ -136,24 +138,68 @@ def _handle_event(raw: object, route: Route, services: Services) -> list[Outcome
 
 
 def _plan_wiring_and_account(services: Services, parsed: EnforceRequest, trigger: Trigger) -> list[Outcome]:
-    """The plan, then (for a new subscription) its event wiring, then the AI account the event names. Kept one after
-    the other: run at once, a cold instance would read the subscription's metadata twice (issue 19 (f) not done)."""
-    outcome = services.enforcer.enforce(
-        parsed.subscription_id, trigger, new_subscription=parsed.announces_new_subscription
-    )
-    if parsed.display_name and not outcome.subscription_name:
-        outcome.subscription_name = parsed.display_name
-    outcomes = [outcome]
-    if parsed.announces_new_subscription:
-        # A new subscription has no event wiring yet: wire it now rather than at the next sweep.
-        wired = wire_new_subscription(services, outcome, outcome.trigger)
-        if wired is not None:
-            outcomes.append(wired)
-    account_outcome = protect_event_account(
-        services, parsed.resource_id, trigger, subscription_id=parsed.subscription_id
-    )
+    """The plan (then, for a new subscription, its event wiring) and the AI account the event names, at once: the
+    two are independent, so an event that needs both writes costs the longer of the two, not their sum. A cold
+    instance still reads the subscription's metadata once: both ask the directory, which shares one read
+    (SubscriptionDirectory.get). The account's branch is waited for at most the event's retry deadline."""
+    # OUR READING, not a published fact: the account's `defenderForAISettings` PUT does not depend on the plan being
+    # Standard first (the API documents no order; FACTS.md: how the two interact is unconfirmed), so the account's
+    # write may land before the plan's.
+    account_branch = ThreadPoolExecutor(max_workers=1, thread_name_prefix="event-account")
+    branch_started = time.monotonic()
+    try:
+        account_future = account_branch.submit(
+            protect_event_account, services, parsed.resource_id, trigger, subscription_id=parsed.subscription_id
+        )
+        outcome = services.enforcer.enforce(
+            parsed.subscription_id, trigger, new_subscription=parsed.announces_new_subscription
+        )
+        if parsed.display_name and not outcome.subscription_name:
+            outcome.subscription_name = parsed.display_name
+        outcomes = [outcome]
+        if parsed.announces_new_subscription:
+            # A new subscription has no event wiring yet: wire it now (after its plan) rather than at the next sweep.
+            wired = wire_new_subscription(services, outcome, outcome.trigger)
+            if wired is not None:
+                outcomes.append(wired)
+        account_outcome = _account_result(services, parsed, trigger, account_future, branch_started)
+    finally:
+        account_branch.shutdown(wait=False)
     if account_outcome is not None:
         if account_outcome.subscription_name is None:
             account_outcome.subscription_name = outcome.subscription_name
         outcomes.append(account_outcome)
     return outcomes
+
+
+def _account_result(
+    services: Services,
+    parsed: EnforceRequest,
+    trigger: Trigger,
+    account_future: Future[Outcome | None],
+    branch_started: float,
+) -> Outcome | None:
+    """The account branch's outcome, or a `failed` one when it did not finish within the event's deadline (counted
+    from the branch's start, so the event is answered within Event Grid's 30 s)."""
+    seconds = services.settings.event_retry_deadline_seconds
+    try:
+        return account_future.result(timeout=max(0.1, branch_started + seconds - time.monotonic()))
+    except FutureTimeout:
+        logger.warning(
+            "event %s: the AI account was not protected within %.0f s", escape_control(parsed.event_id[:100]), seconds
+        )
+        return Outcome(
+            subscription_id=parsed.subscription_id,
+            outcome=OutcomeKind.FAILED,
+            trigger=trigger,
+            mode=services.settings.mode,
+            resource_id=parsed.resource_id,
+            started_at=utc_now_iso(),
+            error_kind=ErrorKind.THROTTLED,
+            error=(
+                f"Protecting the AI account took longer than the event's {seconds:.0f} s deadline "
+                "(ENFORCER_EVENT_RETRY_DEADLINE_SECONDS); its calls may still finish. Fix: none needed if ARM was "
+                "slow for a moment (the next sweep checks the account); if it persists, check ARM throttling in the "
+                "function's logs."
+            ),
+        )

@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -40,7 +41,7 @@ from enforcer.core.models import (
 from enforcer.core.scope import exclusion_by_id, exclusion_by_metadata
 from enforcer.core.settings import Settings
 from enforcer.usecases.account_listing import list_accounts
-from enforcer.usecases.ports import AccountCheckLog
+from enforcer.usecases.ports import AccountCheckLog, AccountGateway
 from enforcer.usecases.services import Services
 
 logger = logging.getLogger(__name__)
@@ -66,15 +67,27 @@ def protect_account(
     settings: Settings | None = None,
     tags_known: bool = False,
     subscription_checked: bool = False,
+    read_account_at_once: bool = False,
 ) -> Outcome:
     """One account's decision. `tags_known`: `account.tags` came from Resource Graph (else read when needed).
-    `subscription_checked`: the caller already applied the subscription's exclusions (the sweep)."""
+    `subscription_checked`: the caller already applied the subscription's exclusions (the sweep).
+    `read_account_at_once`: read the account (its exempt tag) beside its setting rather than after it (the
+    creation event): a write then waits one round trip less, for one GET more when the setting is as desired."""
     settings = settings or services.settings
     started = time.perf_counter()
     calls: Counter[str] = Counter()
     outcome = _account_outcome(account, trigger, settings)
     try:
-        _protect(services, settings, account, outcome, calls, tags_known=tags_known, checked=subscription_checked)
+        _protect(
+            services,
+            settings,
+            account,
+            outcome,
+            calls,
+            tags_known=tags_known,
+            checked=subscription_checked,
+            read_account_at_once=read_account_at_once,
+        )
     except EnforcementError as error:
         mark_failed(outcome, error)
     outcome.arm_calls = dict(calls)
@@ -112,6 +125,7 @@ def _protect(
     *,
     tags_known: bool,
     checked: bool,
+    read_account_at_once: bool = False,
 ) -> None:
     gateway = services.accounts
     if gateway is None:
@@ -124,6 +138,9 @@ def _protect(
         outcome.reason = reason
         return
 
+    read_account = _account_reader(
+        gateway, account.resource_id, calls, settings, ahead=read_account_at_once and not tags_known
+    )
     calls["defenderForAISettings.get"] += 1
     observed = gateway.get_setting(account.resource_id)
     decision = decide_account(observed, settings.account_protection)
@@ -133,8 +150,7 @@ def _protect(
     if not tags_known or observed is None:
         # About to report or write: the event carried no tags, so read the account's own exempt tag first; and a
         # missing setting may mean a missing account (deleted since the event or the index saw it).
-        calls["accounts.get"] += 1
-        current = gateway.get_account(account.resource_id)
+        current = read_account()
         if current is None:
             outcome.outcome = OutcomeKind.IGNORED
             outcome.reason = "the AI account no longer exists"
@@ -171,6 +187,38 @@ def _protect(
     outcome.outcome = OutcomeKind.REMEDIATED
 
 
+def _account_reader(
+    gateway: AccountGateway, resource_id: str, calls: Counter[str], settings: Settings, *, ahead: bool
+) -> Callable[[], AccountRef | None]:
+    """How `_protect` reads the account when it needs its tags: now (when asked), or from a read started at once
+    beside the setting's (`ahead`), waited for at most the event's retry deadline."""
+
+    def read_now() -> AccountRef | None:
+        calls["accounts.get"] += 1
+        return gateway.get_account(resource_id)
+
+    if not ahead:
+        return read_now
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="account-read")
+    calls["accounts.get"] += 1
+    started = reader.submit(gateway.get_account, resource_id)
+    reader.shutdown(wait=False)  # the read runs on; nobody waits for it when the setting is as desired
+    seconds = settings.event_retry_deadline_seconds
+
+    def read_ahead() -> AccountRef | None:
+        try:
+            return started.result(timeout=seconds)
+        except FutureTimeout:
+            raise EnforcementError(
+                ErrorKind.THROTTLED,
+                f"Reading AI account {resource_id} took longer than the event's {seconds:.0f} s deadline "
+                "(ENFORCER_EVENT_RETRY_DEADLINE_SECONDS). Fix: none needed if ARM was slow for a moment (the next "
+                "sweep checks the account); if it persists, check ARM throttling in the function's logs.",
+            ) from None
+
+    return read_ahead
+
+
 def not_readable(account: UnreadableAccount, trigger: Trigger, settings: Settings) -> Outcome:
     """An account whose id cannot be read: `failed` (it is not protected and nothing can be done to it), with the
     id escaped in the error, so it reaches the audit log, the card or digest and the exit code; never dropped."""
@@ -190,7 +238,7 @@ def protect_event_account(
         return None
     account = parse_account_id(resource_id)
     if account is not None:
-        return protect_account(services, account, trigger)
+        return protect_account(services, account, trigger, read_account_at_once=True)
     if subscription_id is None:
         return None
     unreadable = UnreadableAccount(subscription_id, resource_id)
