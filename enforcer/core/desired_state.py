@@ -1,0 +1,508 @@
+"""Desired state per scope (issue 20): one document of a default plus named rules, and which rule decides what.
+
+Pure: `parse_document` takes the document's text (the composition root reads the file), `resolve` takes a
+subscription's facts. Precedence, highest first (README "Desired state per scope"):
+
+    subscription id  >  tag  >  deeper management group  >  shallower management group  >  default
+
+A rule sets any of: the mode, each component, account protection. A field it leaves out comes from the rules
+beneath it. Account-tag rules set only account protection and outrank everything for the accounts they match.
+Two rules at one level that both match one subscription (or account) and disagree on a field are refused: at
+load time when the clash is visible in the document alone (same subscription id, same management group, same
+tag), at resolve time when it depends on the facts (two tag rules both matching one subscription's tags).
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import hashlib
+import importlib.resources
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import jsonschema
+import yaml
+
+from enforcer.core.accounts import AccountProtection
+from enforcer.core.models import Component, ComponentSetting, DesiredState, Mode, SubscriptionInfo
+from enforcer.core.settings import ConfigError, Settings
+
+SCHEMA_FILE: Final = "desired_state.schema.json"
+DEFAULT_RULE: Final = "default"
+COMPONENT_KEYS: Final = ("prompt_evidence", "data_security", "model_security")
+# The fields a rule may set, in the order `explain` shows them.
+MODE_FIELD: Final = "mode"
+ACCOUNT_FIELD: Final = "account_protection"
+FIELDS: Final = (MODE_FIELD, *(f"components.{k}" for k in COMPONENT_KEYS), ACCOUNT_FIELD)
+
+
+class ScopeMode(enum.StrEnum):
+    """What the enforcer does on a subscription: write, only report, or leave it alone."""
+
+    ENFORCE = "enforce"
+    AUDIT = "audit"
+    EXEMPT = "exempt"
+
+
+class Level(enum.IntEnum):
+    """A rule's precedence level: a lower value wins. Management-group rules rank by depth (see `_rank`)."""
+
+    ACCOUNT_TAG = 0
+    SUBSCRIPTION = 1
+    TAG = 2
+    MANAGEMENT_GROUP = 3
+    DEFAULT = 4
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a document, where it is (1-based line and column; 0 when not known)."""
+
+    message: str
+    line: int = 0
+    column: int = 0
+
+    def render(self, source: str) -> str:
+        where = f"{source}:{self.line}:{self.column}" if self.line else source
+        return f"{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "column": self.column, "message": self.message}
+
+
+class DesiredStateError(ConfigError):
+    """The document cannot be used; one problem per finding, each with its line and column."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("; ".join(p.render(source) for p in problems))
+
+
+class ResolveConflict(ValueError):
+    """Two rules at one precedence level match one subscription or account and disagree on a field."""
+
+    def __init__(self, scope: str, field_name: str, first: str, second: str, values: tuple[str, str]) -> None:
+        self.rules = (first, second)
+        super().__init__(
+            f"rules {first!r} and {second!r} both match {scope} at the same precedence level and disagree on "
+            f"{field_name} ({values[0]} vs {values[1]}); fix: make one of them more specific or give them the "
+            "same value"
+        )
+
+
+@dataclass(frozen=True)
+class Selector:
+    """What a rule matches on: one kind, with its value normalised (ids lower-case, tag key lower-case)."""
+
+    kind: Level
+    subscriptions: frozenset[str] = frozenset()
+    key: str = ""  # tag key (lower-case; Azure tag names are case-insensitive) or management group id (lower-case)
+    value: str | None = None  # tag value (case-sensitive), None for "key present"
+
+    def describe(self) -> str:
+        if self.kind is Level.SUBSCRIPTION:
+            return "subscription " + ", ".join(sorted(self.subscriptions))
+        if self.kind is Level.MANAGEMENT_GROUP:
+            return f"management group {self.key}"
+        prefix = "account tag" if self.kind is Level.ACCOUNT_TAG else "tag"
+        return f"{prefix} {self.key}" + ("" if self.value is None else f"={self.value}")
+
+    def matches_tags(self, tags: Mapping[str, str] | None) -> bool:
+        # Tag names are case-insensitive in Azure, tag values case-sensitive (Azure Resource Manager docs,
+        # "Use tags to organize your Azure resources", Limitations).
+        for tag_key, tag_value in (tags or {}).items():
+            if tag_key.lower() == self.key and (self.value is None or tag_value == self.value):
+                return True
+        return False
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    selector: Selector
+    # field (see FIELDS) -> value; only the fields the rule sets.
+    values: Mapping[str, str]
+    line: int = 0
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Document:
+    """A loaded, checked desired-state document. `default` holds every field (settings fill what it omits)."""
+
+    default: Mapping[str, str]
+    rules: tuple[Rule, ...] = ()
+    # sha256 of the document's bytes (first 12 hex digits); "" when the default comes from ENFORCER_* settings alone.
+    hash: str = ""
+    source: str = ""
+    extension_names: Mapping[str, str] = field(default_factory=dict)
+    unlisted_off: bool = False
+    # Indexes for resolve: a 10,000-subscription sweep against a 50-rule document stays one dict lookup per fact.
+    by_subscription: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)
+    by_tag_key: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)
+    by_group: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)
+    account_rules: tuple[Rule, ...] = ()
+
+    def rule(self, name: str) -> Rule | None:
+        return next((r for r in self.rules if r.name == name), None)
+
+
+@dataclass(frozen=True)
+class Matched:
+    """A rule that matched, with the rank it matched at (lower wins) and why it matched."""
+
+    rule: Rule
+    rank: int
+    because: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The desired state for one subscription, which rule won each field, and every rule that matched."""
+
+    subscription_id: str
+    values: Mapping[str, str]
+    winners: Mapping[str, str]
+    matched: tuple[Matched, ...]
+    document_hash: str
+
+    @property
+    def mode(self) -> ScopeMode:
+        return ScopeMode(self.values[MODE_FIELD])
+
+    @property
+    def account_protection(self) -> AccountProtection:
+        return AccountProtection(self.values[ACCOUNT_FIELD])
+
+    def component(self, key: str) -> ComponentSetting:
+        return ComponentSetting(self.values[f"components.{key}"])
+
+    def rule_for(self, field_name: str) -> str:
+        return self.winners[field_name]
+
+    def plan_mode(self, global_mode: Mode) -> Mode:
+        """ENFORCER_MODE=audit (or --dry-run) never writes, whatever a rule says; a rule can only lower enforce."""
+        if global_mode is Mode.AUDIT or self.mode is ScopeMode.AUDIT:
+            return Mode.AUDIT
+        return Mode.ENFORCE
+
+    def desired_state(self, document: Document) -> DesiredState:
+        return DesiredState(
+            tuple(Component(k, document.extension_names[k], self.component(k)) for k in COMPONENT_KEYS),
+            unlisted_off=document.unlisted_off,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "subscription_id": self.subscription_id,
+            "document_hash": self.document_hash,
+            "desired": dict(self.values),
+            "winners": dict(self.winners),
+            "matched": [{"rule": m.rule.name, "because": m.because, "sets": dict(m.rule.values)} for m in self.matched],
+        }
+
+
+# --- loading -------------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def schema() -> dict[str, Any]:
+    """The JSON Schema shipped in the package (enforcer/core/desired_state.schema.json)."""
+    text = importlib.resources.files("enforcer.core").joinpath(SCHEMA_FILE).read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+Path = tuple[str | int, ...]
+
+
+@dataclass
+class _Marks:
+    """Where each value (and each mapping key) of the document starts, by its path from the root."""
+
+    values: dict[Path, yaml.Mark] = field(default_factory=dict)
+    keys: dict[Path, yaml.Mark] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def at(self, path: Path, *, key: bool = False) -> tuple[int, int]:
+        table = self.keys if key else self.values
+        for end in range(len(path), -1, -1):
+            mark = table.get(path[:end]) or self.values.get(path[:end])
+            if mark is not None:
+                return mark.line + 1, mark.column + 1
+        return 0, 0
+
+
+def _to_data(node: yaml.Node, path: Path, marks: _Marks) -> Any:
+    """A composed YAML node as plain data. Every scalar stays text: YAML 1.1 would read `on` as true, and a
+    component set `on` must stay the word `on`; a JSON document is read by the same loader (JSON is YAML)."""
+    marks.values[path] = node.start_mark
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+            if key in out:
+                mark = key_node.start_mark
+                marks.problems.append(Problem(f"duplicate key {key!r}", mark.line + 1, mark.column + 1))
+                continue
+            marks.keys[(*path, key)] = key_node.start_mark
+            out[key] = _to_data(value_node, (*path, key), marks)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_to_data(item, (*path, i), marks) for i, item in enumerate(node.value)]
+    return str(node.value)
+
+
+def _schema_problem(error: jsonschema.ValidationError, marks: _Marks) -> Problem:
+    path: Path = tuple(error.absolute_path)
+    where = "/".join(str(p) for p in path) or "(document)"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        rule_schema = error.schema if isinstance(error.schema, Mapping) else {}
+        allowed = sorted(rule_schema.get("properties", {}))
+        extra = sorted(k for k in error.instance if k not in allowed)
+        line, column = marks.at((*path, extra[0]), key=True) if extra else marks.at(path)
+        what = "component" if path and path[-1] == "components" else "field"
+        return Problem(
+            f"unknown {what} {', '.join(repr(e) for e in extra)} in {where}; allowed: {', '.join(allowed)}",
+            line,
+            column,
+        )
+    line, column = marks.at(path)
+    if error.validator in ("minProperties", "maxProperties") and path and path[-1] == "match":
+        kinds = ", ".join(schema()["$defs"]["match"]["properties"])
+        return Problem(f"{where}: a rule matches on exactly one of {kinds}", line, column)
+    return Problem(f"{where}: {error.message}", line, column)
+
+
+def _values(section: Mapping[str, Any]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if "mode" in section:
+        values[MODE_FIELD] = section["mode"]
+    for key, value in (section.get("components") or {}).items():
+        values[f"components.{key}"] = value
+    if "account_protection" in section:
+        values[ACCOUNT_FIELD] = section["account_protection"]
+    return values
+
+
+def _selector(match: Mapping[str, Any]) -> Selector:
+    if "subscriptions" in match:
+        return Selector(Level.SUBSCRIPTION, subscriptions=frozenset(s.lower() for s in match["subscriptions"]))
+    if "management_group" in match:
+        return Selector(Level.MANAGEMENT_GROUP, key=match["management_group"].lower())
+    kind = Level.ACCOUNT_TAG if "account_tag" in match else Level.TAG
+    text = match["account_tag" if kind is Level.ACCOUNT_TAG else "tag"]
+    key, sep, value = text.partition("=")
+    return Selector(kind, key=key.strip().lower(), value=value if sep else None)
+
+
+def _overlap(a: Selector, b: Selector) -> str | None:
+    """The scope two same-level selectors both name in the document alone (no facts needed), or None."""
+    if a.kind is not b.kind:
+        return None
+    if a.kind is Level.SUBSCRIPTION:
+        common = sorted(a.subscriptions & b.subscriptions)
+        return f"subscription {common[0]}" if common else None
+    if a.key != b.key:
+        return None
+    if a.kind is Level.MANAGEMENT_GROUP:
+        return f"management group {a.key}"
+    if a.value is None or b.value is None or a.value == b.value:
+        # `key` and `key=value` both match a subscription tagged key=value.
+        return a.describe() if a.value is not None else b.describe()
+    return None
+
+
+def _disagreement(a: Rule, b: Rule) -> tuple[str, str, str] | None:
+    for name in FIELDS:
+        if name in a.values and name in b.values and a.values[name] != b.values[name]:
+            return name, a.values[name], b.values[name]
+    return None
+
+
+def _index(rules: tuple[Rule, ...], kind: Level, keys: Any) -> dict[str, tuple[Rule, ...]]:
+    index: dict[str, list[Rule]] = {}
+    for rule in rules:
+        if rule.selector.kind is kind:
+            for key in keys(rule.selector):
+                index.setdefault(key, []).append(rule)
+    return {k: tuple(v) for k, v in index.items()}
+
+
+def settings_default(settings: Settings) -> dict[str, str]:
+    """Today's ENFORCER_* settings as the document's default: what applies when no document (or no field) is set."""
+    values = {MODE_FIELD: settings.mode.value, ACCOUNT_FIELD: settings.account_protection.value}
+    for component in settings.desired.components:
+        values[f"components.{component.key}"] = component.setting.value
+    return values
+
+
+def _document(
+    settings: Settings, default: Mapping[str, str], rules: tuple[Rule, ...], digest: str, source: str
+) -> Document:
+    return Document(
+        default={**settings_default(settings), **default},
+        rules=rules,
+        hash=digest,
+        source=source,
+        extension_names={c.key: c.extension_name for c in settings.desired.components},
+        unlisted_off=settings.desired.unlisted_off,
+        by_subscription=_index(rules, Level.SUBSCRIPTION, lambda s: s.subscriptions),
+        by_tag_key=_index(rules, Level.TAG, lambda s: (s.key,)),
+        by_group=_index(rules, Level.MANAGEMENT_GROUP, lambda s: (s.key,)),
+        account_rules=tuple(r for r in rules if r.selector.kind is Level.ACCOUNT_TAG),
+    )
+
+
+def default_document(settings: Settings) -> Document:
+    """No ENFORCER_DESIRED_STATE: one default, built from the ENFORCER_* settings, and no rules."""
+    return _document(settings, {}, (), "", "")
+
+
+def document_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def parse_document(text: str, source: str, settings: Settings) -> Document:
+    """Check and load a document (YAML or JSON). Every problem is collected, each with its line and column;
+    any problem raises DesiredStateError listing them all."""
+    marks = _Marks()
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+        raise DesiredStateError(source, [Problem(f"not valid YAML or JSON: {error.problem}", line, column)]) from None
+    if node is None:
+        raise DesiredStateError(source, [Problem("the document is empty; it needs at least `version: 1`", 1, 1)])
+    data = _to_data(node, (), marks)
+    problems = list(marks.problems)
+    validator = jsonschema.Draft202012Validator(schema())
+    problems += [_schema_problem(e, marks) for e in sorted(validator.iter_errors(data), key=lambda e: e.path)]
+    if problems:
+        raise DesiredStateError(source, problems)
+    rules: list[Rule] = []
+    seen: dict[str, Rule] = {}
+    for i, raw in enumerate(data.get("rules") or []):
+        line, column = marks.at(("rules", i))
+        rule = Rule(raw["name"], _selector(raw["match"]), _values(raw["set"]), line, raw.get("description", ""))
+        if not rule.values:
+            problems.append(
+                Problem(
+                    f"rule {rule.name!r} sets nothing; give `set` a mode, a component or account_protection",
+                    line,
+                    column,
+                )
+            )
+        if rule.selector.kind is Level.ACCOUNT_TAG and set(rule.values) - {ACCOUNT_FIELD}:
+            problems.append(
+                Problem(
+                    f"rule {rule.name!r} matches an account tag, so it may set only account_protection", line, column
+                )
+            )
+        if rule.name in seen:
+            problems.append(
+                Problem(f"rule name {rule.name!r} is used twice (first at line {seen[rule.name].line})", line, column)
+            )
+        for other in rules:
+            scope = _overlap(other.selector, rule.selector)
+            clash = _disagreement(other, rule) if scope else None
+            if scope and clash:
+                problems.append(
+                    Problem(
+                        f"rules {other.name!r} (line {other.line}) and {rule.name!r} both match {scope} at the same "
+                        f"precedence level and disagree on {clash[0]} ({clash[1]} vs {clash[2]})",
+                        line,
+                        column,
+                    )
+                )
+        seen.setdefault(rule.name, rule)
+        rules.append(rule)
+    if problems:
+        raise DesiredStateError(source, problems)
+    return _document(settings, _values(data.get("default") or {}), tuple(rules), document_hash(text), source)
+
+
+# --- resolving -----------------------------------------------------------------------------------------------
+
+
+def _rank(level: Level, depth: int = 0) -> int:
+    """Lower wins. Management groups: the nearest parent (depth 0) outranks its ancestors."""
+    return level * 1000 + depth
+
+
+def matching_rules(facts: SubscriptionInfo, document: Document) -> list[Matched]:
+    """Every subscription rule that matches the facts, highest precedence first (document order within a rank)."""
+    found: list[Matched] = []
+    for rule in document.by_subscription.get(facts.subscription_id.lower(), ()):
+        found.append(Matched(rule, _rank(Level.SUBSCRIPTION), f"subscription id {facts.subscription_id.lower()}"))
+    if document.by_tag_key:
+        for tag_key in {k.lower() for k in facts.tags}:
+            for rule in document.by_tag_key.get(tag_key, ()):
+                if rule.selector.matches_tags(facts.tags):
+                    found.append(Matched(rule, _rank(Level.TAG), f"tag {rule.selector.describe()[4:]}"))
+    for depth, group in enumerate(facts.management_groups):
+        for rule in document.by_group.get(group.lower(), ()):
+            found.append(Matched(rule, _rank(Level.MANAGEMENT_GROUP, depth), f"ancestor management group {group}"))
+    order = {r.name: i for i, r in enumerate(document.rules)}
+    found.sort(key=lambda m: (m.rank, order[m.rule.name]))
+    return found
+
+
+def _pick(
+    matched: list[Matched], base: Mapping[str, str], base_rule: str, names: tuple[str, ...], scope: str
+) -> tuple[dict[str, str], dict[str, str]]:
+    values: dict[str, str] = {}
+    winners: dict[str, str] = {}
+    for name in names:
+        winner: Matched | None = None
+        for m in matched:
+            if name not in m.rule.values:
+                continue
+            if winner is None:
+                winner = m
+            elif m.rank != winner.rank:
+                break
+            elif m.rule.values[name] != winner.rule.values[name]:
+                raise ResolveConflict(
+                    scope, name, winner.rule.name, m.rule.name, (winner.rule.values[name], m.rule.values[name])
+                )
+        values[name] = winner.rule.values[name] if winner else base[name]
+        winners[name] = winner.rule.name if winner else base_rule
+    return values, winners
+
+
+def resolve(facts: SubscriptionInfo, document: Document) -> Resolution:
+    """The desired state for one subscription: per field, the highest-precedence matching rule that sets it,
+    else the default. Raises ResolveConflict when two same-level rules match and disagree."""
+    matched = matching_rules(facts, document)
+    values, winners = _pick(
+        matched, document.default, DEFAULT_RULE, FIELDS, f"subscription {facts.subscription_id.lower()}"
+    )
+    return Resolution(facts.subscription_id.lower(), values, winners, tuple(matched), document.hash)
+
+
+@dataclass(frozen=True)
+class AccountResolution:
+    protection: AccountProtection
+    rule: str
+    matched: tuple[Matched, ...] = ()
+
+
+def resolve_account(
+    resolution: Resolution, account_tags: Mapping[str, str] | None, document: Document, resource_id: str
+) -> AccountResolution:
+    """Account protection for one account: an account-tag rule that matches wins, else the subscription's value."""
+    matched = [
+        Matched(r, _rank(Level.ACCOUNT_TAG), r.selector.describe())
+        for r in document.account_rules
+        if r.selector.matches_tags(account_tags)
+    ]
+    values, winners = _pick(
+        matched, resolution.values, resolution.winners[ACCOUNT_FIELD], (ACCOUNT_FIELD,), f"account {resource_id}"
+    )
+    return AccountResolution(AccountProtection(values[ACCOUNT_FIELD]), winners[ACCOUNT_FIELD], tuple(matched))
