@@ -32,6 +32,7 @@ check: $(PY_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m enforcer desired-state check examples/desired-state/*.yaml examples/desired-state/*.json
 
 test: install check
 	$(BIN)/pytest

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from enforcer.adapters.arm import ArmGateway, RetrySettings
+from enforcer.adapters.desired_state_file import load_desired_state
 from enforcer.adapters.redact import install_redaction
 from enforcer.core.settings import ConfigError, Settings
 from enforcer.core.wiring import WiringMode
@@ -67,6 +68,7 @@ def build_services(
         accounts=CognitiveGateway(arm),
         account_index=AccountGraph(arm),
         claims=_claims_for(audit),
+        desired_state=load_desired_state(settings),  # an invalid document stops the start (ConfigError)
         outbox=outbox,
     )
 

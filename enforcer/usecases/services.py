@@ -6,6 +6,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from enforcer.core.desired_state import Document
 from enforcer.core.settings import Settings
 from enforcer.usecases.enforce import Enforcer
 from enforcer.usecases.ports import (
@@ -67,6 +68,8 @@ class Services:
     # doctor's reads, for the sweep's daily cheap checks (usecases/doctor.py); None: only the catalogue is read.
     doctor_probe: DoctorProbe | None = None
     table_probes: TableProbes | None = None
+    # The desired-state document (issue 20), read once at start; None only where no composition root built it.
+    desired_state: Document | None = None
     # Set by SIGINT/SIGTERM in the CLI: no new work starts; work in flight finishes and is recorded.
     stop: threading.Event = field(default_factory=threading.Event)
     # The enforcer's own object id once learned (setting, else token): "" when neither names it.
