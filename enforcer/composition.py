@@ -57,10 +57,11 @@ def build_services(
     from enforcer.adapters.cognitive import AccountGraph, CognitiveGateway
 
     outbox = _attach_outbox(audit, notifier)
+    desired_state = load_desired_state(settings)  # an invalid document stops the start (ConfigError)
     return Services(
         settings=settings,
         arm=arm,
-        enforcer=Enforcer(settings, arm),
+        enforcer=Enforcer(settings, arm, document=desired_state),
         audit=audit,
         notifier=notifier,
         resource_graph=resource_graph,
@@ -68,7 +69,7 @@ def build_services(
         accounts=CognitiveGateway(arm),
         account_index=AccountGraph(arm),
         claims=_claims_for(audit),
-        desired_state=load_desired_state(settings),  # an invalid document stops the start (ConfigError)
+        desired_state=desired_state,
         outbox=outbox,
     )
 

@@ -506,3 +506,23 @@ def resolve_account(
         matched, resolution.values, resolution.winners[ACCOUNT_FIELD], (ACCOUNT_FIELD,), f"account {resource_id}"
     )
     return AccountResolution(AccountProtection(values[ACCOUNT_FIELD]), winners[ACCOUNT_FIELD], tuple(matched))
+
+
+def deciding_rule(resolution: Resolution, document: Document, changed_fields: tuple[str, ...] = ()) -> str:
+    """The rule(s) a record names: for an exempt subscription the mode's winner; otherwise the winners of the fields
+    a change touches (the tier follows the mode's rule), then every other rule that won a plan field (it shaped
+    the PUT even where the value did not change), else `default`."""
+    if resolution.mode is ScopeMode.EXEMPT:
+        return resolution.winners[MODE_FIELD]
+    by_extension = {name.lower(): key for key, name in document.extension_names.items()}
+    names: list[str] = []
+    for changed in changed_fields:
+        key = by_extension.get(changed.removeprefix("extensions.").lower())
+        names.append(resolution.winners[f"components.{key}"] if key else resolution.winners[MODE_FIELD])
+    names += [resolution.winners[f] for f in FIELDS if f != ACCOUNT_FIELD and resolution.winners[f] != DEFAULT_RULE]
+    return ", ".join(dict.fromkeys(names)) or DEFAULT_RULE
+
+
+def restrict_to(desired: DesiredState, keys: set[str]) -> DesiredState:
+    """`desired` with only the components `keys` names (the sweep's daily catalogue leaves unoffered ones out)."""
+    return DesiredState(tuple(c for c in desired.components if c.key in keys), unlisted_off=desired.unlisted_off)

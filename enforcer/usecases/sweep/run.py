@@ -147,7 +147,7 @@ def sweep(
     enforcer = services.enforcer
     if dry_run and settings.mode is not Mode.AUDIT:
         settings = settings.for_dry_run(dry_run)
-        enforcer = Enforcer(settings, services.arm, services.enforcer.directory)
+        enforcer = Enforcer(settings, services.arm, services.enforcer.directory, services.enforcer.document)
     kind = DRY_RUN_KIND if dry_run else SWEEP_KIND
     run_id = new_run_id("sweep")
     started_at, started = utc_now_iso(), clock()
@@ -172,7 +172,12 @@ def sweep(
     # Once a day: the extensions the AI plan offers; a configured name it lacks is left alone (usecases/doctor.py).
     catalogue = daily_catalogue(services, _catalogue_candidates(plan), now, known=plan.pricings, record=not dry_run)
     if catalogue.settings is not services.settings:
-        run.enforcer = Enforcer(catalogue.settings.for_dry_run(dry_run), services.arm, services.enforcer.directory)
+        run.enforcer = Enforcer(
+            catalogue.settings.for_dry_run(dry_run),
+            services.arm,
+            services.enforcer.directory,
+            services.enforcer.document,
+        )
     plan.notes.extend(catalogue.notes)
     timings = {"inventory": clock() - started}
     if dry_run:

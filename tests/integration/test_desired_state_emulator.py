@@ -1,0 +1,124 @@
+"""Desired state per scope (issue 20) on the ARM emulator with the real SDK clients: three rules, each subscription
+ends in its rule's state, and every record, table row and card names the rule and the document's hash.
+
+Management-group ancestry reaches the enforcer as SubscriptionInfo facts (what the sweep's inventory hands it);
+the emulator's management-group tree is i20-inventory's part."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from enforcer.core.cards import digest_card, outcome_card
+from enforcer.core.desired_state import parse_document
+from enforcer.core.models import Mode, OutcomeKind, RunSummary, SubscriptionInfo, Trigger
+from enforcer.core.records import AuditRecord
+from enforcer.core.render import outcomes_table, render_status
+from tests.integration.helpers import extensions_of, services_for
+
+pytestmark = pytest.mark.integration
+
+DOCUMENT = "tests/data/desired-state/three-rules.yaml"
+SANDBOX = "20202020-0000-4000-8000-00000000e5e5"
+TRIGGER = Trigger("sweep", "sweep-test")
+ROOT = "tenant-root"
+
+
+def add(emulator, sub: str, tags: dict[str, str] | None = None) -> None:
+    emulator.add_subscription(sub, display_name=f"sub-{sub[:4]}", tags=tags or {}, pricing={"pricingTier": "Free"})
+
+
+def facts(sub: str, tags: dict[str, str] | None = None, groups: tuple[str, ...] = (ROOT,)) -> SubscriptionInfo:
+    return SubscriptionInfo(sub, f"sub-{sub[:4]}", "Enabled", tags or {}, groups)
+
+
+def test_each_subscription_ends_in_its_rules_state_and_every_output_names_the_rule(emulator):
+    production, restricted, plain = (str(uuid.uuid4()) for _ in range(3))
+    add(emulator, production)
+    add(emulator, restricted, {"data-class": "restricted"})
+    add(emulator, plain)
+    add(emulator, SANDBOX)
+    services = services_for(emulator.url, {"ENFORCER_DESIRED_STATE": DOCUMENT})
+    enforce = services.enforcer.enforce
+
+    outcomes = [
+        enforce(production, TRIGGER, info=facts(production, groups=("mg-production", ROOT))),
+        enforce(restricted, TRIGGER, info=facts(restricted, {"data-class": "restricted"}, ("mg-research", ROOT))),
+        enforce(plain, TRIGGER, info=facts(plain)),
+        enforce(SANDBOX, TRIGGER, info=facts(SANDBOX, groups=("mg-production", ROOT))),
+    ]
+
+    assert extensions_of(emulator.pricing(production, "AI")) == {
+        "AIPromptEvidence": "True",
+        "AIPromptSharingWithPurview": "True",
+        "AIModelScanner": "True",
+    }
+    assert extensions_of(emulator.pricing(restricted, "AI")) == {
+        "AIPromptEvidence": "False",
+        "AIPromptSharingWithPurview": "False",
+        "AIModelScanner": "True",
+    }
+    assert extensions_of(emulator.pricing(plain, "AI"))["AIPromptSharingWithPurview"] == "False"
+    assert emulator.pricing(SANDBOX, "AI")["properties"]["pricingTier"] == "Free"  # exempt: never written
+
+    kinds = [o.outcome for o in outcomes]
+    assert kinds == [OutcomeKind.REMEDIATED] * 3 + [OutcomeKind.EXCLUDED]
+    # The tier follows the mode's winner (default); each component its own rule.
+    assert [o.rule for o in outcomes] == [
+        "default, production-purview",
+        "default, restricted-data",
+        "default",
+        "sandbox-exempt",
+    ]
+    assert outcomes[3].reason == "exempt by desired-state rule sandbox-exempt"
+    document_hash = services.desired_state.hash if services.desired_state else ""
+    assert len(document_hash) == 12 and {o.desired_state_hash for o in outcomes} == {document_hash}
+
+    # The record, status, --json, the card and the digest all carry the rule.
+    records = [AuditRecord.from_outcome(o) for o in outcomes]
+    assert [AuditRecord.from_entity(r.to_entity()).to_dict()["rule"] for r in records] == [o.rule for o in outcomes]
+    assert json.loads(json.dumps([o.to_dict() for o in outcomes]))[1]["desired_state_hash"] == document_hash
+    assert "[rule: default, restricted-data]" in outcomes_table(outcomes)
+    assert "[rule: sandbox-exempt]" in render_status(records, as_json=False)
+    card = json.dumps(outcome_card(outcomes[0]))
+    assert "Desired-state rule" in card and f"default, production-purview (document {document_hash})" in card
+    summary = RunSummary.from_outcomes("sweep-test", "sweep", Mode.ENFORCE, "2026-01-01T00:00:00.000Z", outcomes, 1)
+    assert "(rule default, restricted-data)" in json.dumps(digest_card(summary, outcomes))
+
+    # The next pass converges: compliant, still naming the most specific matching rule.
+    again = enforce(production, TRIGGER, info=facts(production, groups=("mg-production", ROOT)))
+    assert (again.outcome, again.rule) == (OutcomeKind.COMPLIANT, "production-purview")
+
+
+def test_a_path_without_ancestry_reports_instead_of_undoing_a_management_group_rule(emulator):
+    production = str(uuid.uuid4())
+    add(emulator, production)
+    services = services_for(emulator.url, {"ENFORCER_DESIRED_STATE": DOCUMENT})
+
+    outcome = services.enforcer.enforce(production, Trigger("event", "evt-1", "Microsoft.Security/pricings/write"))
+
+    assert outcome.outcome is OutcomeKind.WOULD_REMEDIATE and outcome.mode is Mode.AUDIT
+    assert outcome.reason == "management-group ancestry not known on this path; the sweep enforces"
+    assert emulator.pricing(production, "AI")["properties"]["pricingTier"] == "Free"
+
+
+def test_tag_rules_that_clash_on_one_subscription_fail_it_naming_both(emulator):
+    sub = str(uuid.uuid4())
+    add(emulator, sub)
+    services = services_for(emulator.url, {"ENFORCER_DESIRED_STATE": DOCUMENT})
+    text = """\
+version: 1
+rules:
+  - {name: restricted, match: {tag: data-class=restricted}, set: {components: {prompt_evidence: off}}}
+  - {name: works-council, match: {tag: works-council}, set: {components: {prompt_evidence: on}}}
+"""
+    services.enforcer.document = parse_document(text, "inline", services.settings)
+    info = facts(sub, {"data-class": "restricted", "works-council": "de"})
+
+    outcome = services.enforcer.enforce(sub, TRIGGER, info=info)
+
+    assert outcome.outcome is OutcomeKind.FAILED and outcome.rule == "restricted vs works-council"
+    assert outcome.error is not None and "'restricted' and 'works-council'" in outcome.error and sub in outcome.error
+    assert emulator.pricing(sub, "AI")["properties"]["pricingTier"] == "Free"  # nothing written
