@@ -6,6 +6,7 @@ the emulator's management-group tree is i20-inventory's part."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 
@@ -122,3 +123,79 @@ rules:
     assert outcome.outcome is OutcomeKind.FAILED and outcome.rule == "restricted vs works-council"
     assert outcome.error is not None and "'restricted' and 'works-council'" in outcome.error and sub in outcome.error
     assert emulator.pricing(sub, "AI")["properties"]["pricingTier"] == "Free"  # nothing written
+
+
+def explain_cli(emulator, *args: str):
+    from tests.integration.test_cli import run_cli
+
+    env = {"ENFORCER_ARM_ENDPOINT": emulator.url, "ENFORCER_DESIRED_STATE": DOCUMENT}
+    return run_cli("explain", *args, env=env)
+
+
+def test_explain_names_the_matched_rules_the_winners_and_what_would_happen_readable_and_json(emulator):
+    restricted = str(uuid.uuid4())
+    add(emulator, restricted, {"data-class": "restricted", "owner": "[x](https://evil)\n"})
+    add(emulator, SANDBOX)
+
+    text = explain_cli(emulator, restricted)
+    assert text.returncode == 0, text.stderr
+    out = text.stdout
+    assert "1. restricted-data  (tag data-class=restricted)" in out
+    assert "components.prompt_evidence      off         restricted-data" in out
+    assert "components.data_security        off         default" in out
+    assert "current      Free" in out
+    assert "write pricingTier: Free -> Standard" in out
+    assert "owner=[x](https://evil)\\n" in out  # a tag stays text: its newline shown, not obeyed
+    assert len(out.splitlines()) <= 25  # one screen
+
+    as_json = explain_cli(emulator, restricted, "--json")
+    report = json.loads(as_json.stdout)
+    assert [m["rule"] for m in report["matched"]] == ["restricted-data"]
+    assert report["winners"]["components.prompt_evidence"] == {"value": "off", "rule": "restricted-data"}
+    assert report["desired"]["mode"] == "enforce" and report["current"]["tier"] == "Free"
+    assert report["document"]["hash"] and report["rule"] == "restricted-data"
+
+    exempt = json.loads(explain_cli(emulator, SANDBOX, "--json").stdout)
+    assert exempt["would_do"] == ["nothing: exempt by rule sandbox-exempt"]
+    # Read-only: explain never wrote.
+    assert emulator.pricing(restricted, "AI")["properties"]["pricingTier"] == "Free"
+    assert emulator.calls.get("pricings.put", 0) == 0
+
+
+def test_explain_with_management_group_ancestry_names_the_deeper_group(emulator):
+    from enforcer.core.models import InventoryRows
+    from enforcer.usecases.explain import explain
+
+    production = str(uuid.uuid4())
+    add(emulator, production)
+    services = services_for(emulator.url, {"ENFORCER_DESIRED_STATE": DOCUMENT})
+
+    class WithAncestry:
+        """Stands in for i20-inventory's ancestry: the emulator's Resource Graph rows plus a management-group chain."""
+
+        def __init__(self, index) -> None:
+            self.index = index
+
+        def inventory(self, subscription_ids=None) -> InventoryRows:
+            rows = self.index.inventory(subscription_ids)
+            return dataclasses.replace(
+                rows,
+                subscriptions=[
+                    dataclasses.replace(i, management_groups=("mg-production", ROOT)) for i in rows.subscriptions
+                ],
+            )
+
+        def close(self) -> None:
+            self.index.close()
+
+    services.resource_graph = WithAncestry(services.resource_graph)
+    report = explain(services, production)
+    assert report["matched"] == [
+        {
+            "rule": "production-purview",
+            "because": "ancestor management group mg-production",
+            "sets": {"components.data_security": "on"},
+        }
+    ]
+    assert report["winners"]["components.data_security"] == {"value": "on", "rule": "production-purview"}
+    assert "write extensions.AIPromptSharingWithPurview: absent -> True" in report["would_do"]
