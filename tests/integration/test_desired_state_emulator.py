@@ -165,6 +165,7 @@ def test_explain_names_the_matched_rules_the_winners_and_what_would_happen_reada
 def test_explain_with_management_group_ancestry_names_the_deeper_group(emulator):
     from enforcer.core.models import InventoryRows
     from enforcer.usecases.explain import explain
+    from enforcer.usecases.ports import PricingIndex
 
     production = str(uuid.uuid4())
     add(emulator, production)
@@ -173,7 +174,8 @@ def test_explain_with_management_group_ancestry_names_the_deeper_group(emulator)
     class WithAncestry:
         """Stands in for i20-inventory's ancestry: the emulator's Resource Graph rows plus a management-group chain."""
 
-        def __init__(self, index) -> None:
+        def __init__(self, index: PricingIndex | None) -> None:
+            assert index is not None
             self.index = index
 
         def inventory(self, subscription_ids=None) -> InventoryRows:
