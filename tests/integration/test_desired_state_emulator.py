@@ -201,3 +201,29 @@ def test_explain_with_management_group_ancestry_names_the_deeper_group(emulator)
     ]
     assert report["winners"]["components.data_security"] == {"value": "on", "rule": "production-purview"}
     assert "write extensions.AIPromptSharingWithPurview: absent -> True" in report["would_do"]
+
+
+def test_account_protection_per_account_follows_the_account_tag_rule(emulator):
+    from enforcer.core.accounts import parse_account_id
+    from enforcer.usecases.protect_accounts import protect_account
+
+    sub = str(uuid.uuid4())
+    add(emulator, sub)
+    red = emulator.cognitive.add(sub, "rg-ai", "red-team-openai", state="Disabled", tags={"Team": "red"})
+    blue = emulator.cognitive.add(sub, "rg-ai", "blue-openai", state="Disabled", tags={"team": "blue"})
+    services = services_for(emulator.url, {"ENFORCER_DESIRED_STATE": DOCUMENT})
+    services.enforcer.directory.remember([facts(sub)])
+
+    red_ref, blue_ref = parse_account_id(red), parse_account_id(blue)
+    assert red_ref is not None and blue_ref is not None
+    # Tags known (the sweep's account index) and not known (an event: the account's tags are read before a write).
+    left_alone = protect_account(services, dataclasses.replace(red_ref, tags={"Team": "red"}), TRIGGER, tags_known=True)
+    unknown_tags = protect_account(services, red_ref, TRIGGER)
+    protected = protect_account(services, dataclasses.replace(blue_ref, tags={"team": "blue"}), TRIGGER)
+    assert (unknown_tags.outcome, unknown_tags.rule) == (OutcomeKind.EXCLUDED, "red-team-accounts")
+
+    assert (left_alone.outcome, left_alone.rule) == (OutcomeKind.EXCLUDED, "red-team-accounts")
+    assert left_alone.reason == "account protection unmanaged by desired-state rule red-team-accounts"
+    assert emulator.cognitive.state(red) == "Disabled"
+    assert (protected.outcome, protected.rule) == (OutcomeKind.REMEDIATED, "default")
+    assert emulator.cognitive.state(blue) == "Enabled"
