@@ -523,6 +523,17 @@ def deciding_rule(resolution: Resolution, document: Document, changed_fields: tu
     return ", ".join(dict.fromkeys(names)) or DEFAULT_RULE
 
 
+# Every subscription sits under at least the tenant root group, so empty ancestry means "not read" (a path that
+# reads the subscription only, such as an event). Writing then could undo a management-group rule the sweep
+# enforces, so such a path reports instead and the sweep, which reads the ancestry, writes. Our reading.
+ANCESTRY_UNKNOWN: Final = "management-group ancestry not known on this path; the sweep enforces"
+
+
+def ancestry_unknown(document: Document, facts: SubscriptionInfo) -> bool:
+    """True when management-group rules exist but the facts carry no ancestry (see ANCESTRY_UNKNOWN)."""
+    return bool(document.by_group) and not facts.management_groups
+
+
 def restrict_to(desired: DesiredState, keys: set[str]) -> DesiredState:
     """`desired` with only the components `keys` names (the sweep's daily catalogue leaves unoffered ones out)."""
     return DesiredState(tuple(c for c in desired.components if c.key in keys), unlisted_off=desired.unlisted_off)

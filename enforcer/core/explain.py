@@ -14,11 +14,13 @@ from enforcer.core.accounts import AccountProtection, decide_account
 from enforcer.core.decision import decide
 from enforcer.core.desired_state import (
     ACCOUNT_FIELD,
+    ANCESTRY_UNKNOWN,
     FIELDS,
     AccountResolution,
     Document,
     Resolution,
     ScopeMode,
+    ancestry_unknown,
     deciding_rule,
 )
 from enforcer.core.models import Mode, PricingState, SubscriptionInfo
@@ -33,15 +35,23 @@ class AccountFacts:
     state: str | None  # its defenderForAISettings state, as read
 
 
-def would_do(resolution: Resolution, document: Document, observed: PricingState, global_mode: Mode) -> list[str]:
-    """What the enforcer would do on the plan, in words (the same decision a sweep makes)."""
+def would_do(
+    info: SubscriptionInfo, resolution: Resolution, document: Document, observed: PricingState, global_mode: Mode
+) -> list[str]:
+    """What the enforcer would do on the plan, in words (the decision the enforcer makes on these facts)."""
     if resolution.mode is ScopeMode.EXEMPT:
         return [f"nothing: exempt by rule {resolution.rule_for('mode')}"]
     remediation = decide(observed, resolution.desired_state(document))
     if remediation is None:
         return ["nothing: the plan is already in the desired state"]
-    verb = "write" if resolution.plan_mode(global_mode) is Mode.ENFORCE else "report (audit mode, no write)"
-    return [f"{verb} {c.field}: {c.before} -> {c.after}" for c in remediation.changes]
+    notes = []
+    if resolution.plan_mode(global_mode) is Mode.AUDIT:
+        verb = "report (audit mode, no write)"
+    elif ancestry_unknown(document, info):
+        verb, notes = "report", [ANCESTRY_UNKNOWN]
+    else:
+        verb = "write"
+    return [f"{verb} {c.field}: {c.before} -> {c.after}" for c in remediation.changes] + notes
 
 
 def explain_report(
@@ -64,7 +74,7 @@ def explain_report(
         "desired": dict(resolution.values),
         "rule": deciding_rule(resolution, document),
         "current": observed.to_dict(),
-        "would_do": would_do(resolution, document, observed, global_mode),
+        "would_do": would_do(info, resolution, document, observed, global_mode),
     }
     if account is not None:
         facts, decided = account

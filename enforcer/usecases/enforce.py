@@ -15,10 +15,12 @@ from collections.abc import Callable, Iterable
 
 from enforcer.core.decision import decide
 from enforcer.core.desired_state import (
+    ANCESTRY_UNKNOWN,
     Document,
     Resolution,
     ResolveConflict,
     ScopeMode,
+    ancestry_unknown,
     deciding_rule,
     resolve,
     restrict_to,
@@ -277,12 +279,9 @@ class Enforcer:
             resolution.desired_state(self.document), {c.key for c in self.settings.desired.components}
         )
         mode = resolution.plan_mode(self.settings.mode)
-        if self.document.by_group and info is not None and not info.management_groups and mode is Mode.ENFORCE:
-            # Every subscription sits under at least the tenant root group, so empty ancestry means "not read"
-            # (the event path reads the subscription only). Writing then could undo a management-group rule the
-            # sweep enforces: report instead; the sweep, which reads the ancestry, writes. Our reading.
+        if info is not None and ancestry_unknown(self.document, info) and mode is Mode.ENFORCE:
             mode = Mode.AUDIT
-            outcome.reason = "management-group ancestry not known on this path; the sweep enforces"
+            outcome.reason = ANCESTRY_UNKNOWN
         outcome.mode = mode
         return desired, mode
 

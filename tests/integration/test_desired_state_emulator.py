@@ -144,7 +144,9 @@ def test_explain_names_the_matched_rules_the_winners_and_what_would_happen_reada
     assert "components.prompt_evidence      off         restricted-data" in out
     assert "components.data_security        off         default" in out
     assert "current      Free" in out
-    assert "write pricingTier: Free -> Standard" in out
+    # No ancestry from this emulator's Resource Graph rows: reported, not written, as the event path would.
+    assert "report pricingTier: Free -> Standard" in out
+    assert "management-group ancestry not known on this path; the sweep enforces" in out
     assert "owner=[x](https://evil)\\n" in out  # a tag stays text: its newline shown, not obeyed
     assert len(out.splitlines()) <= 25  # one screen
 
