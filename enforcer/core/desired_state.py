@@ -19,7 +19,7 @@ import functools
 import hashlib
 import importlib.resources
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -27,7 +27,8 @@ import jsonschema
 import yaml
 
 from enforcer.core.accounts import AccountProtection
-from enforcer.core.models import Component, ComponentSetting, DesiredState, Mode, SubscriptionInfo
+from enforcer.core.decision import decide
+from enforcer.core.models import Component, ComponentSetting, DesiredState, Mode, PricingState, SubscriptionInfo
 from enforcer.core.settings import ConfigError, Settings
 
 SCHEMA_FILE: Final = "desired_state.schema.json"
@@ -537,3 +538,28 @@ def ancestry_unknown(document: Document, facts: SubscriptionInfo) -> bool:
 def restrict_to(desired: DesiredState, keys: set[str]) -> DesiredState:
     """`desired` with only the components `keys` names (the sweep's daily catalogue leaves unoffered ones out)."""
     return DesiredState(tuple(c for c in desired.components if c.key in keys), unlisted_off=desired.unlisted_off)
+
+
+def compliant_per_graph_scoped(
+    ids: Sequence[str],
+    pricings: Mapping[str, PricingState | None],
+    infos: Mapping[str, SubscriptionInfo | None],
+    document: Document,
+    keys: set[str],
+) -> dict[str, tuple[PricingState, str]]:
+    """The sweep's "compliant per Resource Graph" under a document: each subscription against its own desired
+    state. (state, rule) per compliant id; an exempt, conflicting or fact-less subscription goes to the enforcer."""
+    compliant: dict[str, tuple[PricingState, str]] = {}
+    for sub in ids:
+        state, info = pricings.get(sub), infos.get(sub)
+        if state is None or info is None:
+            continue
+        try:
+            resolution = resolve(info, document)
+        except ResolveConflict:
+            continue
+        if resolution.mode is ScopeMode.EXEMPT:
+            continue
+        if decide(state, restrict_to(resolution.desired_state(document), keys)) is None:
+            compliant[sub] = (state, deciding_rule(resolution, document))
+    return compliant

@@ -30,6 +30,7 @@ from enforcer.usecases.ports import AccountCheckLog, PricingIndex
 from enforcer.usecases.protect_accounts import account_pass
 from enforcer.usecases.record import new_run_id
 from enforcer.usecases.services import Services
+from enforcer.usecases.sweep.document_change import announce_document_change
 from enforcer.usecases.sweep.execute import Run, execute
 from enforcer.usecases.sweep.model import (
     DRY_RUN_KIND,
@@ -169,6 +170,8 @@ def sweep(
             summary,
         ) from error
     run.previous = plan.previous
+    if not dry_run:
+        announce_document_change(services, plan)  # issue 20: a changed document is announced, then enforced
     # Once a day: the extensions the AI plan offers; a configured name it lacks is left alone (usecases/doctor.py).
     catalogue = daily_catalogue(services, _catalogue_candidates(plan), now, known=plan.pricings, record=not dry_run)
     if catalogue.settings is not services.settings:
