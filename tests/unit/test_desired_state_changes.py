@@ -22,7 +22,9 @@ AFTER = """\
 version: 1
 rules:
   - {name: prod, match: {management_group: mg-prod}, set: {components: {data_security: on}}}
-  - {name: restricted, match: {tag: data-class=restricted}, set: {components: {prompt_evidence: off, model_security: off}}}
+  - name: restricted
+    match: {tag: data-class=restricted}
+    set: {components: {prompt_evidence: off, model_security: off}}
   - {name: red-team, match: {account_tag: team=red}, set: {account_protection: unmanaged}}
 """
 INFOS = [
