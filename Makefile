@@ -47,6 +47,7 @@ demo: install
 bench: install
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.wiring
+	$(BIN)/python -m benchmarks.desired_state
 
 infra-check:
 	bash scripts/infra-check.sh
