@@ -229,3 +229,28 @@ def test_account_protection_per_account_follows_the_account_tag_rule(emulator):
     assert emulator.cognitive.state(red) == "Disabled"
     assert (protected.outcome, protected.rule) == (OutcomeKind.REMEDIATED, "default")
     assert emulator.cognitive.state(blue) == "Enabled"
+
+
+def test_coverage_names_the_rule_per_account_in_json_csv_and_html(emulator):
+    from enforcer.core import coverage
+    from enforcer.usecases.coverage import gather_coverage_in_scope
+    from localdev.emulator.fleet import COMPLIANT_AI_PRICING
+
+    sub = str(uuid.uuid4())
+    emulator.add_subscription(sub, display_name="ai-team", pricing=COMPLIANT_AI_PRICING)
+    emulator.add_subscription(SANDBOX, display_name="sandbox", pricing=COMPLIANT_AI_PRICING)
+    emulator.cognitive.add(sub, "rg-ai", "red-openai", state="Disabled", tags={"team": "red"})
+    emulator.cognitive.add(sub, "rg-ai", "blue-openai", state="Enabled")
+    emulator.cognitive.add(SANDBOX, "rg-ai", "sandbox-openai", state="Enabled")
+    services = services_for(emulator.url, {"ENFORCER_DESIRED_STATE": DOCUMENT})
+
+    rows, _ = gather_coverage_in_scope(services)
+
+    by_name = {r.account: r for r in rows}
+    assert by_name["red-openai"].rule == "red-team-accounts"
+    assert by_name["blue-openai"].rule == "default"
+    assert (by_name["sandbox-openai"].rule, by_name["sandbox-openai"].why_not) == ("sandbox-exempt", "exempt")
+    assert by_name["sandbox-openai"].exempt_reason == "exempt by desired-state rule sandbox-exempt"
+    assert coverage.to_csv(rows).splitlines()[0].endswith(",rule")
+    assert "<td>red-team-accounts</td>" in coverage.to_html(rows, "2026-01-01T00:00:00Z")
+    assert json.loads(coverage.to_json(rows, "2026-01-01T00:00:00Z"))["accounts"][0]["rule"]
