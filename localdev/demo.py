@@ -136,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
             write_report_and_screenshots(services, OUT_DIR)
         finally:
             services.close()
+        from localdev.demo_desired_state import show_business_units
+
+        show_business_units(emulator, env)  # issue 20: two business units, `explain` for one of each
 
         print()
         for line in table_lines(outcomes):
