@@ -113,8 +113,8 @@ class Selector:
         return f"{prefix} {self.key}" + ("" if self.value is None else f"={self.value}")
 
     def matches_tags(self, tags: Mapping[str, str] | None) -> bool:
-        # Tag names are case-insensitive in Azure, tag values case-sensitive (Azure Resource Manager docs,
-        # "Use tags to organize your Azure resources", Limitations).
+        # Tag names are case-insensitive in Azure ("The tag name can have a maximum of 512 characters and is case
+        # insensitive", Az.Resources Set-AzTag reference). Values compared exactly: our reading, not confirmed.
         for tag_key, tag_value in (tags or {}).items():
             if tag_key.lower() == self.key and (self.value is None or tag_value == self.value):
                 return True
