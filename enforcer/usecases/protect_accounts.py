@@ -126,8 +126,10 @@ def _protect(
         return
 
     protection = settings.account_protection
+    mode = settings.mode
     if services.enforcer.document is not None:
-        protection, reason = _scoped_protection(services, account, account.tags if tags_known else {}, outcome, calls)
+        tags = account.tags if tags_known else {}
+        protection, mode, reason = _scoped_protection(services, settings, account, tags, outcome, calls)
         if reason is not None:
             outcome.outcome = OutcomeKind.EXCLUDED
             outcome.reason = reason
@@ -155,7 +157,7 @@ def _protect(
             return
         if services.enforcer.document is not None and not tags_known:
             # The event carried no tags: an account-tag rule is decided on the tags just read.
-            protection, reason = _scoped_protection(services, account, current.tags, outcome, calls)
+            protection, mode, reason = _scoped_protection(services, settings, account, current.tags, outcome, calls)
             if reason is not None:
                 outcome.outcome = OutcomeKind.EXCLUDED
                 outcome.reason = reason
@@ -163,7 +165,7 @@ def _protect(
             decision = decide_account(observed, protection)
     assert decision.change is not None
     outcome.changes = [decision.change]
-    if decision.write is None or settings.mode is Mode.AUDIT:
+    if decision.write is None or mode is Mode.AUDIT:
         outcome.outcome = OutcomeKind.WOULD_REMEDIATE
         outcome.reason = (
             "ENFORCER_ACCOUNT_PROTECTION=report: reported, not changed"
@@ -171,6 +173,8 @@ def _protect(
             else f"account protection report (rule {outcome.rule}): reported, not changed"
             if protection is AccountProtection.REPORT
             else "audit mode: not changed"
+            if settings.mode is Mode.AUDIT or outcome.rule is None
+            else f"audit mode (desired-state rule {outcome.rule}): not changed"
         )
         return
     calls["defenderForAISettings.put"] += 1
@@ -190,10 +194,16 @@ def _protect(
 
 
 def _scoped_protection(
-    services: Services, account: AccountRef, tags: Mapping[str, str], outcome: Outcome, calls: Counter[str]
-) -> tuple[AccountProtection, str | None]:
+    services: Services,
+    settings: Settings,
+    account: AccountRef,
+    tags: Mapping[str, str],
+    outcome: Outcome,
+    calls: Counter[str],
+) -> tuple[AccountProtection, Mode, str | None]:
     """Account protection under the desired-state document (issue 20): the subscription's resolution, then an
-    account-tag rule. Returns (protection, why excluded or None) and names the rule on the outcome."""
+    account-tag rule; the subscription's mode (an audit rule reports, never writes). Returns (protection, mode,
+    why excluded or None) and names the rule on the outcome."""
     document = services.enforcer.document
     assert document is not None
     info = services.enforcer.directory.get(account.subscription_id, calls)
@@ -204,13 +214,16 @@ def _scoped_protection(
     except ResolveConflict as error:
         outcome.rule = " vs ".join(error.rules)
         raise EnforcementError(ErrorKind.DESIRED_STATE_CONFLICT, str(error)) from error
+    mode = resolution.plan_mode(settings.mode)
     if resolution.mode is ScopeMode.EXEMPT:
         outcome.rule = resolution.rule_for(MODE_FIELD)
-        return decided.protection, f"exempt by desired-state rule {outcome.rule}"
-    outcome.rule = decided.rule
+        return decided.protection, mode, f"exempt by desired-state rule {outcome.rule}"
+    outcome.mode = mode
+    deciding = (decided.rule,) if mode is settings.mode else (decided.rule, resolution.rule_for(MODE_FIELD))
+    outcome.rule = ", ".join(dict.fromkeys(deciding))
     if decided.protection is AccountProtection.UNMANAGED:
-        return decided.protection, f"account protection unmanaged by desired-state rule {decided.rule}"
-    return decided.protection, None
+        return decided.protection, mode, f"account protection unmanaged by desired-state rule {decided.rule}"
+    return decided.protection, mode, None
 
 
 def not_readable(account: UnreadableAccount, trigger: Trigger, settings: Settings) -> Outcome:

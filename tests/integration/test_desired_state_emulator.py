@@ -254,3 +254,23 @@ def test_coverage_names_the_rule_per_account_in_json_csv_and_html(emulator):
     assert coverage.to_csv(rows).splitlines()[0].endswith(",rule")
     assert "<td>red-team-accounts</td>" in coverage.to_html(rows, "2026-01-01T00:00:00Z")
     assert json.loads(coverage.to_json(rows, "2026-01-01T00:00:00Z"))["accounts"][0]["rule"]
+
+
+def test_an_audit_rule_reports_a_disabled_account_without_writing(emulator):
+    from enforcer.core.accounts import parse_account_id
+    from enforcer.usecases.protect_accounts import protect_account
+
+    sub = str(uuid.uuid4())
+    add(emulator, sub, {"business-unit": "research"})
+    account = emulator.cognitive.add(sub, "rg-ai", "research-openai", state="Disabled")
+    services = services_for(emulator.url, {"ENFORCER_DESIRED_STATE": "examples/desired-state/demo-business-units.yaml"})
+    services.enforcer.directory.remember([facts(sub, {"business-unit": "research"})])
+    ref = parse_account_id(account)
+    assert ref is not None
+
+    outcome = protect_account(services, ref, TRIGGER, tags_known=True)
+
+    assert (outcome.outcome, outcome.mode) == (OutcomeKind.WOULD_REMEDIATE, Mode.AUDIT)
+    assert outcome.rule == "default, research-audit-first"
+    assert outcome.reason == "audit mode (desired-state rule default, research-audit-first): not changed"
+    assert emulator.cognitive.state(account) == "Disabled"
