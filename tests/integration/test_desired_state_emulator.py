@@ -274,3 +274,18 @@ def test_an_audit_rule_reports_a_disabled_account_without_writing(emulator):
     assert outcome.rule == "default, research-audit-first"
     assert outcome.reason == "audit mode (desired-state rule default, research-audit-first): not changed"
     assert emulator.cognitive.state(account) == "Disabled"
+
+
+def test_explain_of_a_subscription_where_two_rules_clash_exits_1_naming_both_with_json(emulator):
+    from tests.integration.test_cli import run_cli
+
+    sub = str(uuid.uuid4())
+    add(emulator, sub, {"data-class": "restricted", "works-council": "de"})
+    env = {"ENFORCER_ARM_ENDPOINT": emulator.url, "ENFORCER_DESIRED_STATE": "tests/data/desired-state/tag-clash.yaml"}
+
+    result = run_cli("explain", sub, "--json", env=env)
+
+    assert result.returncode == 1
+    answer = json.loads(result.stdout)
+    assert answer["subscription_id"] == sub and "'restricted' and 'works-council'" in answer["error"]
+    assert "explain failed: rules 'restricted' and 'works-council' both match" in result.stderr
