@@ -19,7 +19,7 @@ import functools
 import hashlib
 import importlib.resources
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -148,9 +148,6 @@ class Document:
     by_group: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)
     account_rules: tuple[Rule, ...] = ()
 
-    def rule(self, name: str) -> Rule | None:
-        return next((r for r in self.rules if r.name == name), None)
-
 
 @dataclass(frozen=True)
 class Matched:
@@ -218,18 +215,19 @@ def schema() -> dict[str, Any]:
     return loaded
 
 
-Path = tuple[str | int, ...]
+# Where a value sits in the document: mapping keys and sequence indexes from the root.
+NodePath = tuple[str | int, ...]
 
 
 @dataclass
 class _Marks:
     """Where each value (and each mapping key) of the document starts, by its path from the root."""
 
-    values: dict[Path, yaml.Mark] = field(default_factory=dict)
-    keys: dict[Path, yaml.Mark] = field(default_factory=dict)
+    values: dict[NodePath, yaml.Mark] = field(default_factory=dict)
+    keys: dict[NodePath, yaml.Mark] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
-    def at(self, path: Path, *, key: bool = False) -> tuple[int, int]:
+    def at(self, path: NodePath, *, key: bool = False) -> tuple[int, int]:
         table = self.keys if key else self.values
         for end in range(len(path), -1, -1):
             mark = table.get(path[:end]) or self.values.get(path[:end])
@@ -238,7 +236,7 @@ class _Marks:
         return 0, 0
 
 
-def _to_data(node: yaml.Node, path: Path, marks: _Marks) -> Any:
+def _to_data(node: yaml.Node, path: NodePath, marks: _Marks) -> Any:
     """A composed YAML node as plain data. Every scalar stays text: YAML 1.1 would read `on` as true, and a
     component set `on` must stay the word `on`; a JSON document is read by the same loader (JSON is YAML)."""
     marks.values[path] = node.start_mark
@@ -259,7 +257,7 @@ def _to_data(node: yaml.Node, path: Path, marks: _Marks) -> Any:
 
 
 def _schema_problem(error: jsonschema.ValidationError, marks: _Marks) -> Problem:
-    path: Path = tuple(error.absolute_path)
+    path: NodePath = tuple(error.absolute_path)
     where = "/".join(str(p) for p in path) or "(document)"
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         rule_schema = error.schema if isinstance(error.schema, Mapping) else {}
@@ -325,7 +323,9 @@ def _disagreement(a: Rule, b: Rule) -> tuple[str, str, str] | None:
     return None
 
 
-def _index(rules: tuple[Rule, ...], kind: Level, keys: Any) -> dict[str, tuple[Rule, ...]]:
+def _index(
+    rules: tuple[Rule, ...], kind: Level, keys: Callable[[Selector], Iterable[str]]
+) -> dict[str, tuple[Rule, ...]]:
     index: dict[str, list[Rule]] = {}
     for rule in rules:
         if rule.selector.kind is kind:
@@ -445,7 +445,7 @@ def matching_rules(facts: SubscriptionInfo, document: Document) -> list[Matched]
         for tag_key in {k.lower() for k in facts.tags}:
             for rule in document.by_tag_key.get(tag_key, ()):
                 if rule.selector.matches_tags(facts.tags):
-                    found.append(Matched(rule, _rank(Level.TAG), f"tag {rule.selector.describe()[4:]}"))
+                    found.append(Matched(rule, _rank(Level.TAG), rule.selector.describe()))
     for depth, group in enumerate(facts.management_groups):
         for rule in document.by_group.get(group.lower(), ()):
             found.append(Matched(rule, _rank(Level.MANAGEMENT_GROUP, depth), f"ancestor management group {group}"))
