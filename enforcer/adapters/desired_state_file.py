@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from enforcer.core.desired_state import DesiredStateError, Document, default_document, parse_document
+from enforcer.core.desired_state import Document, default_document
+from enforcer.core.desired_state_loader import DesiredStateError, parse_document
 from enforcer.core.settings import ConfigError, Settings
 
 SETTING = "ENFORCER_DESIRED_STATE"

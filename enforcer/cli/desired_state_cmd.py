@@ -28,7 +28,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 def _check_one(path: Path) -> dict[str, Any]:
     from enforcer.adapters.desired_state_file import read_document_file
-    from enforcer.core.desired_state import DesiredStateError
+    from enforcer.core.desired_state_loader import DesiredStateError
 
     # The document is checked against the built-in defaults: its problems do not depend on this shell's settings.
     try:

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from enforcer.core.cards import digest_card, outcome_card
-from enforcer.core.desired_state import parse_document
+from enforcer.core.desired_state_loader import parse_document
 from enforcer.core.models import Mode, OutcomeKind, RunSummary, SubscriptionInfo, Trigger
 from enforcer.core.records import AuditRecord
 from enforcer.core.render import outcomes_table, render_status

@@ -7,14 +7,13 @@ import pytest
 from enforcer.core.accounts import AccountProtection
 from enforcer.core.desired_state import (
     DEFAULT_RULE,
-    DesiredStateError,
     ResolveConflict,
     ScopeMode,
     default_document,
-    parse_document,
     resolve,
     resolve_account,
 )
+from enforcer.core.desired_state_loader import DesiredStateError, parse_document
 from enforcer.core.models import ComponentSetting, Mode, SubscriptionInfo
 from enforcer.core.settings import Settings
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
-from enforcer.core.desired_state import default_document, parse_document
+from enforcer.core.desired_state import default_document
 from enforcer.core.desired_state_changes import change_card, change_note, document_change, snapshot
+from enforcer.core.desired_state_loader import parse_document
 from enforcer.core.models import SubscriptionInfo
 from enforcer.core.settings import Settings
 

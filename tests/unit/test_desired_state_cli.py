@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from enforcer.adapters.desired_state_file import load_desired_state
-from enforcer.core.desired_state import DesiredStateError
+from enforcer.core.desired_state_loader import DesiredStateError
 from enforcer.core.settings import ConfigError, Settings
 from tests.integration.test_cli import ROOT, run_cli
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from enforcer.core.desired_state import parse_document, resolve, resolve_account
+from enforcer.core.desired_state import resolve, resolve_account
+from enforcer.core.desired_state_loader import parse_document
 from enforcer.core.explain import AccountFacts, explain_json, explain_report, explain_text
 from enforcer.core.models import ExtensionState, Mode, PricingState, SubscriptionInfo
 from enforcer.core.settings import Settings

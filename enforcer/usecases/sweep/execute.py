@@ -14,7 +14,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from enforcer.core.desired_state import compliant_per_graph_scoped
 from enforcer.core.models import (
     ErrorKind,
     Outcome,
@@ -25,7 +24,7 @@ from enforcer.core.models import (
     utc_now_iso,
 )
 from enforcer.core.records import is_notable
-from enforcer.core.sweep_plan import compliant_per_graph
+from enforcer.core.sweep_plan import compliant_per_graph, compliant_per_graph_scoped
 from enforcer.usecases.enforce import Enforcer
 from enforcer.usecases.services import Services
 from enforcer.usecases.sweep.model import COMPLIANT_PER_GRAPH, Plan, Progress
