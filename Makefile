@@ -32,6 +32,7 @@ check: $(PY_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m enforcer desired-state check examples/desired-state/*.yaml examples/desired-state/*.json
 
 test: install check
 	$(BIN)/pytest
@@ -47,6 +48,7 @@ bench: install
 	$(BIN)/python -m benchmarks
 	$(BIN)/python -m benchmarks.wiring
 	$(BIN)/python -m benchmarks.drift
+	$(BIN)/python -m benchmarks.desired_state
 
 infra-check:
 	bash scripts/infra-check.sh

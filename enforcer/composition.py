@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from enforcer.adapters.arm import ArmGateway, RetrySettings
+from enforcer.adapters.desired_state_file import load_desired_state
 from enforcer.adapters.redact import install_redaction
 from enforcer.core.settings import ConfigError, Settings
 from enforcer.core.wiring import WiringMode
@@ -58,10 +59,11 @@ def build_services(
     from enforcer.adapters.management_groups import ManagementGroupGateway
 
     outbox = _attach_outbox(audit, notifier)
+    desired_state = load_desired_state(settings)  # an invalid document stops the start (ConfigError)
     services = Services(
         settings=settings,
         arm=arm,
-        enforcer=Enforcer(settings, arm),
+        enforcer=Enforcer(settings, arm, document=desired_state),
         audit=audit,
         notifier=notifier,
         resource_graph=resource_graph,
@@ -70,8 +72,11 @@ def build_services(
         account_index=AccountGraph(arm),
         management_groups=ManagementGroupGateway(arm),  # no network until a sweep needs the tree
         claims=_claims_for(audit),
+        desired_state=desired_state,
         outbox=outbox,
         activity_log=ActivityLogGateway(arm),
+        # The tree is read only while a rule matches on a management group.
+        rules_read_management_groups=bool(desired_state is not None and desired_state.by_group),
     )
     # Subscriptions read one by one (events) get management groups from the same tree, while rules may need them.
     services.enforcer.directory.use_tree(services.management_groups, lambda: services.rules_read_management_groups)

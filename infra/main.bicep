@@ -184,6 +184,11 @@ param tugOfWarRestores int = 3
 @description('ENFORCER_TUG_OF_WAR_MINUTES: the tug-of-war window in minutes.')
 param tugOfWarMinutes int = 60
 
+// Issue 20. The document is a file of the deployed package (azd deploys the repository's app folder), so it is
+// versioned and reviewed with the code; this names it. Source: enforcer/core/settings.py (relative, .yaml/.yml/.json).
+@description('ENFORCER_DESIRED_STATE: desired-state document deployed with the app, relative to the app root (e.g. examples/desired-state/business-units.yaml). Empty: the component settings apply everywhere.')
+param desiredState string = ''
+
 // ---------------------------------------------------------------------------------------------------
 // Scope of enforcement and permissions
 // ---------------------------------------------------------------------------------------------------
@@ -355,6 +360,7 @@ var enforcerAppSettings = {
   ENFORCER_IDENTITY_OBJECT_ID: ''
   ENFORCER_TUG_OF_WAR_RESTORES: string(tugOfWarRestores)
   ENFORCER_TUG_OF_WAR_MINUTES: string(tugOfWarMinutes)
+  ENFORCER_DESIRED_STATE: desiredState
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -155,6 +155,9 @@ def run(args: argparse.Namespace) -> int:
             cards = OUT_DIR / "demo-teams-cards.json"
             stack["sink"].save(cards)
             print(f"Teams cards sent: {len(stack['sink'].messages)}, saved to {cards}")
+        from localdev.demo_desired_state import show_business_units
+
+        show_business_units(emulator, env)  # issue 20: two business units, `explain` for one of each
         unexpected = unexpected_failures(outcomes, stack["special"])
     if unexpected:
         names = ", ".join(o.subscription_name or o.subscription_id for o in unexpected)

@@ -6,6 +6,15 @@ import argparse
 import math
 from collections.abc import Callable
 
+from enforcer.core.text import is_guid
+
+
+def subscription_id(value: str) -> str:
+    """An argparse `type`: a subscription id (GUID), lower-cased; anything else is a usage error (exit 2)."""
+    if not is_guid(value.strip()):
+        raise argparse.ArgumentTypeError(f"{value[:80]!r} is not a subscription id (GUID)")
+    return value.strip().lower()
+
 
 def finite_number(low: float, high: float, *, low_open: bool = False) -> Callable[[str], float]:
     """An argparse `type`: a float in [low, high] (or (low, high] with `low_open`). `inf`, `nan` and words are

@@ -38,6 +38,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     from enforcer.cli import doctor_cmd
 
     doctor_cmd.register(commands)
+    from enforcer.cli import desired_state_cmd
+
+    desired_state_cmd.register(commands)
+    from enforcer.cli import explain_cmd
+
+    explain_cmd.register(commands)
 
 
 def _register_sweep(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -9,18 +9,12 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from enforcer.cli.args import subscription_id as _subscription_id
 from enforcer.core.models import Mode
 from enforcer.core.render import EXIT_USAGE, exit_code, outcomes_json, outcomes_table, summary_line
 from enforcer.core.settings import ConfigError, Settings
-from enforcer.core.text import is_guid
 
 logger = logging.getLogger("enforcer.cli")
-
-
-def _subscription_id(value: str) -> str:
-    if not is_guid(value.strip()):
-        raise argparse.ArgumentTypeError(f"{value[:80]!r} is not a subscription id (GUID)")
-    return value.strip().lower()
 
 
 def cmd_enforce(args: argparse.Namespace) -> int:

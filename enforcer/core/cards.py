@@ -201,6 +201,8 @@ def outcome_card(outcome: Outcome) -> dict[str, Any]:
         facts.append(("New subscription", "yes"))
     if outcome.reason:
         facts.append(("Reason", md(clip(outcome.reason, 500))))
+    if outcome.rule is not None:
+        facts.append(("Desired-state rule", md(clip(f"{outcome.rule} (document {outcome.desired_state_hash})", 300))))
     body.append(_facts(facts))
 
     if outcome.before is not None or outcome.after is not None:
@@ -243,6 +245,8 @@ def _digest_line(outcome: Outcome) -> str:
         detail = "; ".join(f"{c.field} {c.before} → {c.after}" for c in outcome.changes)
     else:
         detail = outcome.reason or ""
+    if outcome.rule is not None:
+        detail = f"{detail} (rule {outcome.rule})".lstrip()
     return clip(f"{head}: {md(detail)}" if detail else head, _MAX_DIGEST_LINE)
 
 

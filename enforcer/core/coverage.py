@@ -54,6 +54,9 @@ class CoverageRow:
     error: str | None = None
     last_verified: str | None = None
     last_changed: str | None = None
+    # Issue 20: the desired-state rule that decides the account's protection; None without a document (and then
+    # no `rule` key, column or cell: the report is as before).
+    rule: str | None = None
 
     @property
     def why_not(self) -> str | None:
@@ -79,6 +82,8 @@ class CoverageRow:
         data = asdict(self)
         data["protected"] = self.protected
         data["why_not"] = self.why_not
+        if self.rule is None:
+            del data["rule"]
         return data
 
 
@@ -164,7 +169,8 @@ def _csv_safe(value: str) -> str:
 def to_csv(rows: Sequence[CoverageRow]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    with_rule = any(r.rule is not None for r in rows)
+    writer.writerow((*CSV_COLUMNS, "rule") if with_rule else CSV_COLUMNS)
     for r in sorted_rows(rows):
         values = [
             r.resource_id,
@@ -179,6 +185,7 @@ def to_csv(rows: Sequence[CoverageRow]) -> str:
             r.detail,
             r.last_verified or "",
             r.last_changed or "",
+            *([r.rule or ""] if with_rule else []),
         ]
         writer.writerow([_csv_safe(v) for v in values])
     return out.getvalue()
@@ -263,6 +270,7 @@ def to_html(rows: Sequence[CoverageRow], generated_at: str, subscriptions_visibl
         + "</tr>"
         for e in s["by_subscription"]
     )
+    with_rule = any(r.rule is not None for r in rows)
     account_rows = "".join(
         f'<tr class="{"yes" if r.protected else "no"}" data-resource-id="{_e(r.resource_id)}">'
         + _td(r.account)
@@ -276,6 +284,7 @@ def to_html(rows: Sequence[CoverageRow], generated_at: str, subscriptions_visibl
         + _td(r.last_verified or "")
         + _td(r.last_changed or "")
         + _td(r.resource_id, "id")
+        + (_td(r.rule or "") if with_rule else "")
         + "</tr>"
         for r in ordered
     )
@@ -293,6 +302,7 @@ def to_html(rows: Sequence[CoverageRow], generated_at: str, subscriptions_visibl
             "Last verified",
             "Last changed",
             "Resource ID",
+            *(("Desired-state rule",) if with_rule else ()),
         )
     )
     return (

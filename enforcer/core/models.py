@@ -135,6 +135,8 @@ class ErrorKind(enum.StrEnum):
     UNKNOWN_EXTENSION = "unknown_extension"
     # Azure's answer to the PUT (and the one follow-up PUT) still differs from the desired state.
     NOT_CONVERGED = "not_converged"
+    # Two desired-state rules at one precedence level match the subscription and disagree (core/desired_state.py).
+    DESIRED_STATE_CONFLICT = "desired_state_conflict"
     UNEXPECTED = "unexpected"
 
 
@@ -292,6 +294,10 @@ class Outcome:
     # Who made the change this decision answers (core/actors.py): from the event's claims, or from the Activity
     # Log for drift the sweep found; None when nobody was asked (a compliant sweep check, a CLI run).
     actor: Actor | None = None
+    # Issue 20, set only when ENFORCER_DESIRED_STATE names a document: the rule(s) that decided, and the document's
+    # hash (core/desired_state.py). Without a document both stay None and the record is as before.
+    rule: str | None = None
+    desired_state_hash: str | None = None
 
     @property
     def is_account(self) -> bool:
@@ -326,6 +332,7 @@ class Outcome:
             "notification": self.notification,
             **account,
             **({"actor": self.actor.to_dict()} if self.actor is not None else {}),
+            **({"rule": self.rule, "desired_state_hash": self.desired_state_hash} if self.rule is not None else {}),
         }
 
     def replace(self, **changes: Any) -> Outcome:

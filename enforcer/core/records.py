@@ -149,6 +149,9 @@ class AuditRecord:
     account_after: str | None = None
     # Who made the change (core/actors.py Actor.to_json): {object_id, name, kind, at, unknown_reason}.
     actor: str | None = None
+    # Issue 20: the desired-state rule(s) that decided and the document's hash (None without a document).
+    rule: str | None = None
+    desired_state_hash: str | None = None
 
     @property
     def is_account(self) -> bool:
@@ -191,6 +194,8 @@ class AuditRecord:
             account_before=outcome.account_before,
             account_after=outcome.account_after,
             actor=outcome.actor.to_json() if outcome.actor is not None else None,
+            rule=_clip(outcome.rule, 500),
+            desired_state_hash=outcome.desired_state_hash,
         )
 
     def to_entity(self) -> dict[str, Any]:
@@ -240,6 +245,8 @@ class AuditRecord:
             account_before=self.account_before,
             account_after=self.account_after,
             actor=Actor.from_json(self.actor),
+            rule=self.rule,
+            desired_state_hash=self.desired_state_hash,
         )
 
     def actor_value(self) -> Actor | None:
@@ -278,6 +285,7 @@ class AuditRecord:
                 else {}
             ),
             **({"actor": actor.to_dict()} if (actor := self.actor_value()) is not None else {}),
+            **({"rule": self.rule, "desired_state_hash": self.desired_state_hash} if self.rule is not None else {}),
         }
 
 

@@ -53,6 +53,8 @@ def outcomes_table(outcomes: Sequence[Outcome], *, show_state: bool = False) -> 
         name = clip(escape_control(o.subscription_name or ""), 18)
         if o.actor is not None:
             detail = f"{detail} [changed by {actor_text(o.actor)}]".lstrip()
+        if o.rule is not None:  # issue 20: which desired-state rule decided
+            detail = f"{detail} [rule: {o.rule}]".lstrip()
         lines.append(
             f"{escape_control(o.subscription_id):36}  {name:18}  {o.outcome.value:16}  {escape_control(detail)}"
         )
@@ -92,11 +94,16 @@ def _detail(record: AuditRecord) -> str:
     if record.error:
         return record.error.splitlines()[0] if record.error.strip() else record.error
     if record.reason:
-        return record.reason
+        return record.reason + _rule_suffix(record.rule)
     changes = record.change_list()
     if changes:
-        return "; ".join(f"{c.field} {c.before}->{c.after}" for c in changes)
-    return ""
+        return "; ".join(f"{c.field} {c.before}->{c.after}" for c in changes) + _rule_suffix(record.rule)
+    return _rule_suffix(record.rule).lstrip()
+
+
+def _rule_suffix(rule: str | None) -> str:
+    """` [rule: <name>]` when a desired-state document decided (issue 20), else nothing."""
+    return f" [rule: {rule}]" if rule is not None else ""
 
 
 def _last_change(record: AuditRecord) -> str:

@@ -233,6 +233,13 @@ SETTINGS: Final[tuple[SettingSpec, ...]] = (
         "eventgrid-deadletter",
         "Blob container for undeliverable events.",
     ),
+    # Issue 20: desired state per scope.
+    SettingSpec(
+        "ENFORCER_DESIRED_STATE",
+        "",
+        "Desired-state document (YAML or JSON) deployed with the app, as a path relative to the app root; empty: "
+        "the ENFORCER_* component settings apply everywhere.",
+    ),
 )
 
 _COMPONENTS: Final = (
@@ -463,6 +470,23 @@ def _int(env: Mapping[str, str], name: str, low: int, high: int) -> int:
     return value
 
 
+_DOCUMENT_SUFFIXES: Final = (".yaml", ".yml", ".json")
+
+
+def _app_relative_path(env: Mapping[str, str], name: str) -> str:
+    """A file deployed with the app: relative, inside the app root, YAML or JSON (the file is read at start)."""
+    value = _value(env, name).strip().replace("\\", "/")
+    if not value:
+        return ""
+    parts = value.split("/")
+    if value.startswith("/") or ":" in parts[0] or ".." in parts or not value.lower().endswith(_DOCUMENT_SUFFIXES):
+        raise ConfigError(
+            f"{name}={value!r} must be a path relative to the app root, inside it, ending in "
+            f"{' or '.join(_DOCUMENT_SUFFIXES)} (e.g. desired-state.yaml deployed with the app)"
+        )
+    return value
+
+
 def _object_id(env: Mapping[str, str], name: str) -> str:
     raw = env.get(name, "").strip()
     if raw and not is_guid(raw):
@@ -501,6 +525,7 @@ class Settings:
     identity_object_id: str = ""  # lower-case GUID, or "" (learned from the token)
     tug_of_war_restores: int = 3
     tug_of_war_minutes: int = 60
+    desired_state_path: str = ""  # ENFORCER_DESIRED_STATE, relative to the app root; "" = no document
 
     def for_dry_run(self, dry_run: bool) -> Settings:
         """`--dry-run`: audit mode (decide and report, never write), whatever ENFORCER_MODE says."""
@@ -602,4 +627,5 @@ class Settings:
             identity_object_id=_object_id(env, "ENFORCER_IDENTITY_OBJECT_ID"),
             tug_of_war_restores=_int(env, "ENFORCER_TUG_OF_WAR_RESTORES", 1, 100),
             tug_of_war_minutes=_int(env, "ENFORCER_TUG_OF_WAR_MINUTES", 1, 1440),
+            desired_state_path=_app_relative_path(env, "ENFORCER_DESIRED_STATE"),
         )

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TypeVar
 
 from enforcer.core.decision import decide
+from enforcer.core.desired_state import Document, ResolveConflict, ScopeMode, deciding_rule, resolve, restrict_to
 from enforcer.core.models import MAX_SUBSCRIPTIONS_PER_QUERY, DesiredState, PricingState, SubscriptionInfo
 from enforcer.core.scope import exclusion_by_id, exclusion_by_metadata
 from enforcer.core.settings import Settings
@@ -37,6 +38,31 @@ def compliant_per_graph(
         state = pricings.get(sub)
         if state is not None and decide(state, desired) is None:
             compliant[sub] = state
+    return compliant
+
+
+def compliant_per_graph_scoped(
+    ids: Sequence[str],
+    pricings: Mapping[str, PricingState | None],
+    infos: Mapping[str, SubscriptionInfo | None],
+    document: Document,
+    keys: set[str],
+) -> dict[str, tuple[PricingState, str]]:
+    """The sweep's "compliant per Resource Graph" under a document: each subscription against its own desired
+    state. (state, rule) per compliant id; an exempt, conflicting or fact-less subscription goes to the enforcer."""
+    compliant: dict[str, tuple[PricingState, str]] = {}
+    for sub in ids:
+        state, info = pricings.get(sub), infos.get(sub)
+        if state is None or info is None:
+            continue
+        try:
+            resolution = resolve(info, document)
+        except ResolveConflict:
+            continue
+        if resolution.mode is ScopeMode.EXEMPT:
+            continue
+        if decide(state, restrict_to(resolution.desired_state(document), keys)) is None:
+            compliant[sub] = (state, deciding_rule(resolution, document))
     return compliant
 
 

@@ -17,6 +17,7 @@ from typing import Protocol, runtime_checkable
 
 from enforcer.core.accounts import AccountRef, UnreadableAccount, canonical_state, exempt_reason
 from enforcer.core.coverage import CoverageRow
+from enforcer.core.desired_state import MODE_FIELD, Document, ResolveConflict, ScopeMode, resolve, resolve_account
 from enforcer.core.errors import EnforcementError, ResourceGraphError
 from enforcer.core.models import MAX_SUBSCRIPTIONS_PER_QUERY, OutcomeKind, PricingState, SubscriptionInfo
 from enforcer.core.scope import exclusion_by_id, exclusion_by_metadata
@@ -126,6 +127,7 @@ def gather_coverage_in_scope(services: Services) -> tuple[list[CoverageRow], int
     accounts = found.accounts
     plans = _plans(services, sorted({a.subscription_id for a in accounts}))
     gateway = services.accounts
+    document = services.desired_state if services.desired_state is not None and services.desired_state.hash else None
 
     def row(account: AccountRef | UnreadableAccount) -> CoverageRow:
         info = infos[account.subscription_id]
@@ -133,6 +135,9 @@ def gather_coverage_in_scope(services: Services) -> tuple[list[CoverageRow], int
         reason: str | None = exclusion_by_metadata(info.tags, info.state, settings)
         state: str | None = None
         error: str | None = None
+        rule: str | None = None
+        if document is not None and reason is None:
+            rule, reason = _rule_for(document, info, account)
         if isinstance(account, UnreadableAccount):
             error = account.error  # reported "not readable", with the id escaped
         else:
@@ -152,6 +157,7 @@ def gather_coverage_in_scope(services: Services) -> tuple[list[CoverageRow], int
             account_state=state,
             exempt_reason=reason,
             error=error,
+            rule=rule,
         )
 
     workers = max(1, min(settings.sweep_concurrency, len(accounts) or 1))
@@ -172,6 +178,22 @@ def gather_coverage_in_scope(services: Services) -> tuple[list[CoverageRow], int
             else r
         )
     return result, len(subs)
+
+
+def _rule_for(
+    document: Document, info: SubscriptionInfo, account: AccountRef | UnreadableAccount
+) -> tuple[str | None, str | None]:
+    """(the rule deciding the account's protection, why exempt by the document or None) (issue 20)."""
+    try:
+        resolution = resolve(info, document)
+        tags = account.tags if isinstance(account, AccountRef) else {}
+        decided = resolve_account(resolution, tags, document, account.resource_id)
+    except ResolveConflict as conflict:
+        return " vs ".join(conflict.rules), None
+    if resolution.mode is ScopeMode.EXEMPT:
+        rule = resolution.rule_for(MODE_FIELD)
+        return rule, f"exempt by desired-state rule {rule}"
+    return decided.rule, None
 
 
 def _verified_by_checks(services: Services) -> dict[str, str]:

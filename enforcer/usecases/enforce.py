@@ -17,9 +17,21 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from enforcer.core.ancestry import MANAGEMENT_GROUPS_CALL, with_ancestry
 from enforcer.core.decision import decide
+from enforcer.core.desired_state import (
+    ANCESTRY_UNKNOWN,
+    Document,
+    Resolution,
+    ResolveConflict,
+    ScopeMode,
+    ancestry_unknown,
+    deciding_rule,
+    resolve,
+    restrict_to,
+)
 from enforcer.core.errors import EnforcementError, extension_failure_message, mark_failed, unknown_extension_message
 from enforcer.core.models import (
     ComponentSetting,
+    DesiredState,
     ErrorKind,
     FieldChange,
     Mode,
@@ -199,11 +211,19 @@ def _state_text(pricing: PricingState, name: str) -> str:
 class Enforcer:
     """Enforces the desired state on one subscription at a time and returns an Outcome; never raises for ARM errors."""
 
-    def __init__(self, settings: Settings, arm: PricingGateway, directory: SubscriptionDirectory | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        arm: PricingGateway,
+        directory: SubscriptionDirectory | None = None,
+        document: Document | None = None,
+    ) -> None:
         self.settings = settings
         self.arm = arm
         self.directory = directory or SubscriptionDirectory(arm)
         self._locks = SubscriptionLocks()
+        # The desired-state document (issue 20); None or one without a hash: the settings apply everywhere.
+        self.document = document if document is not None and document.hash else None
 
     def enforce(
         self,
@@ -269,20 +289,35 @@ class Enforcer:
         if reason is None and info is not None:
             outcome.subscription_name = info.display_name
             reason = exclusion_by_metadata(info.tags, info.state, self.settings)
+        if reason is None and info is None and self.document is not None:
+            # Rules match on tags and ancestry: a document needs the facts before the decision, not only before a write.
+            info = self.directory.get(sub, calls, deadline.remaining())
+            outcome.subscription_name = info.display_name
+            reason = exclusion_by_metadata(info.tags, info.state, self.settings)
         if reason is not None:
             outcome.outcome = OutcomeKind.EXCLUDED
             outcome.reason = reason
             return
+        desired, mode = self.settings.desired, self.settings.mode
+        resolution = self._resolve(outcome, info)
+        if resolution is not None:
+            if resolution.mode is ScopeMode.EXEMPT:
+                outcome.outcome = OutcomeKind.EXCLUDED
+                outcome.reason = f"exempt by desired-state rule {outcome.rule}"
+                return
+            desired, mode = self._scoped(outcome, resolution, info)
 
         with self._locks(sub):
             calls["pricings.get"] += 1
             observed = self.arm.get_pricing(sub, deadline=deadline.remaining())
             outcome.before = observed
-            remediation = decide(observed, self.settings.desired)
+            remediation = decide(observed, desired)
             if remediation is None:
                 outcome.after = observed
                 return
             outcome.changes = list(remediation.changes)
+            if resolution is not None and self.document is not None:
+                outcome.rule = deciding_rule(resolution, self.document, tuple(c.field for c in remediation.changes))
 
             # About to write: make sure the subscription is not exempt or read-only.
             if info is None:
@@ -295,15 +330,50 @@ class Enforcer:
                     outcome.after = observed
                     return
 
-            if self.settings.mode is Mode.AUDIT:
+            if mode is Mode.AUDIT:
                 outcome.outcome = OutcomeKind.WOULD_REMEDIATE
                 outcome.after = remediation.target
                 return
 
-            self._write_and_verify(outcome, observed, remediation.target, calls, deadline)
+            self._write_and_verify(outcome, observed, remediation.target, calls, deadline, desired)
+
+    def _resolve(self, outcome: Outcome, info: SubscriptionInfo | None) -> Resolution | None:
+        """The subscription's resolution under the document (None without one); names the rule on the outcome."""
+        if self.document is None or info is None:
+            return None
+        outcome.desired_state_hash = self.document.hash
+        try:
+            resolution = resolve(info, self.document)
+        except ResolveConflict as error:
+            outcome.rule = " vs ".join(error.rules)
+            raise EnforcementError(ErrorKind.DESIRED_STATE_CONFLICT, str(error)) from error
+        outcome.rule = deciding_rule(resolution, self.document)
+        return resolution
+
+    def _scoped(
+        self, outcome: Outcome, resolution: Resolution, info: SubscriptionInfo | None
+    ) -> tuple[DesiredState, Mode]:
+        """The desired state and mode the resolution asks for, within what the settings allow: ENFORCER_MODE=audit
+        never writes, and components the sweep's daily catalogue left out stay out."""
+        assert self.document is not None
+        desired = restrict_to(
+            resolution.desired_state(self.document), {c.key for c in self.settings.desired.components}
+        )
+        mode = resolution.plan_mode(self.settings.mode)
+        if info is not None and ancestry_unknown(self.document, info) and mode is Mode.ENFORCE:
+            mode = Mode.AUDIT
+            outcome.reason = ANCESTRY_UNKNOWN
+        outcome.mode = mode
+        return desired, mode
 
     def _write_and_verify(
-        self, outcome: Outcome, observed: PricingState, target: PricingState, calls: Counter[str], deadline: Deadline
+        self,
+        outcome: Outcome,
+        observed: PricingState,
+        target: PricingState,
+        calls: Counter[str],
+        deadline: Deadline,
+        desired: DesiredState,
     ) -> None:
         """PUT, then decide again on what Azure answered; at most one follow-up PUT to converge.
 
@@ -312,13 +382,12 @@ class Enforcer:
         it is reported, never recorded as `remediated`.
         """
         sub = outcome.subscription_id
-        desired = self.settings.desired
         calls["pricings.put"] += 1
         try:
             result = self.arm.put_pricing(sub, target, deadline=deadline.remaining())
         except EnforcementError as error:
             if error.kind is ErrorKind.UNKNOWN_EXTENSION:
-                raise self._unknown_extension_error(sub, observed, target, error.message) from error
+                raise self._unknown_extension_error(sub, observed, target, error.message, desired) from error
             raise
         first = result
         follow_up = decide(result, desired)
@@ -338,7 +407,7 @@ class Enforcer:
             outcome.error = extension_failure_message(sub, failures)
             outcome.error_kind = ErrorKind.EXTENSION_FAILED
             return
-        missing = self._missing_components(result)
+        missing = self._missing_components(result, desired)
         if missing:
             missing_fields = {f"extensions.{name}".lower() for _, name in missing}
             applied = [c for c in outcome.changes if c.field.lower() not in missing_fields]
@@ -361,13 +430,13 @@ class Enforcer:
             return
         outcome.outcome = OutcomeKind.REMEDIATED
 
-    def _missing_components(self, result: PricingState) -> list[tuple[str, str]]:
+    def _missing_components(self, result: PricingState, desired: DesiredState) -> list[tuple[str, str]]:
         """Configured (managed) components whose extension name Azure's answer at Standard leaves out."""
         if result.tier != "Standard":
             return []
         return [
             (c.key, c.extension_name)
-            for c in self.settings.desired.components
+            for c in desired.components
             if c.setting is not ComponentSetting.UNMANAGED and result.extension(c.extension_name) is None
         ]
 
@@ -377,12 +446,12 @@ class Enforcer:
         return extension_name, setting, extension_setting
 
     def _unknown_extension_error(
-        self, sub: str, observed: PricingState, target: PricingState, azure_said: str
+        self, sub: str, observed: PricingState, target: PricingState, azure_said: str, desired: DesiredState
     ) -> EnforcementError:
         """A 400 for an extension name: name the configured ones Azure does not list, and the settings to fix."""
         candidates = [
             (c.key, c.extension_name)
-            for c in self.settings.desired.components
+            for c in desired.components
             if target.extension(c.extension_name) is not None and observed.extension(c.extension_name) is None
         ]
         named = [(k, n) for k, n in candidates if n.lower() in azure_said.lower()]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -29,6 +29,7 @@ from enforcer.core.accounts import (
     exempt_reason,
     parse_account_id,
 )
+from enforcer.core.desired_state import MODE_FIELD, ResolveConflict, ScopeMode, resolve, resolve_account
 from enforcer.core.errors import EnforcementError, mark_failed
 from enforcer.core.models import (
     ErrorKind,
@@ -138,12 +139,21 @@ def _protect(
         outcome.reason = reason
         return
 
+    protection = settings.account_protection
+    mode = settings.mode
+    if services.enforcer.document is not None:
+        tags = account.tags if tags_known else {}
+        protection, mode, reason = _scoped_protection(services, settings, account, tags, outcome, calls)
+        if reason is not None:
+            outcome.outcome = OutcomeKind.EXCLUDED
+            outcome.reason = reason
+            return
     read_account = _account_reader(
         gateway, account.resource_id, calls, settings, ahead=read_account_at_once and not tags_known
     )
     calls["defenderForAISettings.get"] += 1
     observed = gateway.get_setting(account.resource_id)
-    decision = decide_account(observed, settings.account_protection)
+    decision = decide_account(observed, protection)
     outcome.account_before = outcome.account_after = canonical_state(observed)
     if decision.outcome is OutcomeKind.COMPLIANT:
         return
@@ -161,14 +171,26 @@ def _protect(
             outcome.outcome = OutcomeKind.EXCLUDED
             outcome.reason = reason
             return
+        if services.enforcer.document is not None and not tags_known:
+            # The event carried no tags: an account-tag rule is decided on the tags just read.
+            protection, mode, reason = _scoped_protection(services, settings, account, current.tags, outcome, calls)
+            if reason is not None:
+                outcome.outcome = OutcomeKind.EXCLUDED
+                outcome.reason = reason
+                return
+            decision = decide_account(observed, protection)
     assert decision.change is not None
     outcome.changes = [decision.change]
-    if decision.write is None or settings.mode is Mode.AUDIT:
+    if decision.write is None or mode is Mode.AUDIT:
         outcome.outcome = OutcomeKind.WOULD_REMEDIATE
         outcome.reason = (
             "ENFORCER_ACCOUNT_PROTECTION=report: reported, not changed"
-            if settings.account_protection is AccountProtection.REPORT
+            if settings.account_protection is AccountProtection.REPORT and outcome.rule is None
+            else f"account protection report (rule {outcome.rule}): reported, not changed"
+            if protection is AccountProtection.REPORT
             else "audit mode: not changed"
+            if settings.mode is Mode.AUDIT or outcome.rule is None
+            else f"audit mode (desired-state rule {outcome.rule}): not changed"
         )
         return
     calls["defenderForAISettings.put"] += 1
@@ -217,6 +239,39 @@ def _account_reader(
             ) from None
 
     return read_ahead
+
+
+def _scoped_protection(
+    services: Services,
+    settings: Settings,
+    account: AccountRef,
+    tags: Mapping[str, str],
+    outcome: Outcome,
+    calls: Counter[str],
+) -> tuple[AccountProtection, Mode, str | None]:
+    """Account protection under the desired-state document (issue 20): the subscription's resolution, then an
+    account-tag rule; the subscription's mode (an audit rule reports, never writes). Returns (protection, mode,
+    why excluded or None) and names the rule on the outcome."""
+    document = services.enforcer.document
+    assert document is not None
+    info = services.enforcer.directory.get(account.subscription_id, calls)
+    outcome.desired_state_hash = document.hash
+    try:
+        resolution = resolve(info, document)
+        decided = resolve_account(resolution, tags, document, account.resource_id)
+    except ResolveConflict as error:
+        outcome.rule = " vs ".join(error.rules)
+        raise EnforcementError(ErrorKind.DESIRED_STATE_CONFLICT, str(error)) from error
+    mode = resolution.plan_mode(settings.mode)
+    if resolution.mode is ScopeMode.EXEMPT:
+        outcome.rule = resolution.rule_for(MODE_FIELD)
+        return decided.protection, mode, f"exempt by desired-state rule {outcome.rule}"
+    outcome.mode = mode
+    deciding = (decided.rule,) if mode is settings.mode else (decided.rule, resolution.rule_for(MODE_FIELD))
+    outcome.rule = ", ".join(dict.fromkeys(deciding))
+    if decided.protection is AccountProtection.UNMANAGED:
+        return decided.protection, mode, f"account protection unmanaged by desired-state rule {decided.rule}"
+    return decided.protection, mode, None
 
 
 def not_readable(account: UnreadableAccount, trigger: Trigger, settings: Settings) -> Outcome:

@@ -6,6 +6,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from enforcer.core.desired_state import Document
 from enforcer.core.settings import Settings
 from enforcer.usecases.enforce import Enforcer
 from enforcer.usecases.ports import (
@@ -76,6 +77,8 @@ class Services:
     # rules names a management group (until then no rule does, and the tree is never read).
     management_groups: ManagementGroupIndex | None = None
     rules_read_management_groups: bool = False
+    # The desired-state document (issue 20), read once at start; None only where no composition root built it.
+    desired_state: Document | None = None
     # Set by SIGINT/SIGTERM in the CLI: no new work starts; work in flight finishes and is recorded.
     stop: threading.Event = field(default_factory=threading.Event)
     # The enforcer's own object id once learned (setting, else token): "" when neither names it.

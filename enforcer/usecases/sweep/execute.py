@@ -24,7 +24,7 @@ from enforcer.core.models import (
     utc_now_iso,
 )
 from enforcer.core.records import is_notable
-from enforcer.core.sweep_plan import compliant_per_graph
+from enforcer.core.sweep_plan import compliant_per_graph, compliant_per_graph_scoped
 from enforcer.usecases.drift_actors import attribute_drift
 from enforcer.usecases.enforce import Enforcer
 from enforcer.usecases.services import Services
@@ -159,7 +159,18 @@ def execute(run: Run, plan: Plan) -> tuple[int, bool, int]:
     """Handle the plan in order until done, out of time or halted; (items of `rest` started, stopped, compliant
     per Resource Graph)."""
     desired = run.enforcer.settings.desired
-    compliant = compliant_per_graph([s for s in plan.pricings if s not in plan.excluded], plan.pricings, desired)
+    in_scope = [s for s in plan.pricings if s not in plan.excluded]
+    document = run.enforcer.document
+    # (state, rule): the rule is named only under a desired-state document (issue 20).
+    compliant: dict[str, tuple[PricingState, str | None]] = (
+        {s: (p, None) for s, p in compliant_per_graph(in_scope, plan.pricings, desired).items()}
+        if document is None
+        else dict(
+            compliant_per_graph_scoped(
+                in_scope, plan.pricings, plan.infos, document, {c.key for c in desired.components}
+            )
+        )
+    )
     for sub in plan.new:
         info = plan.infos[sub]
         if sub in plan.excluded:
@@ -175,7 +186,11 @@ def execute(run: Run, plan: Plan) -> tuple[int, bool, int]:
             run.record(_excluded_outcome(run, sub, info, plan.excluded[sub], False))
         elif sub in compliant:
             settled += 1
-            run.record(_compliant_outcome(run, sub, info, compliant[sub]))
+            state, rule = compliant[sub]
+            outcome = _compliant_outcome(run, sub, info, state)
+            if rule is not None and document is not None:
+                outcome.rule, outcome.desired_state_hash = rule, document.hash
+            run.record(outcome)
         elif not run.submit(sub, info, new=False):
             return started, True, settled
         started += 1

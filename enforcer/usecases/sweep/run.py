@@ -31,6 +31,7 @@ from enforcer.usecases.ports import AccountCheckLog, PricingIndex
 from enforcer.usecases.protect_accounts import account_pass
 from enforcer.usecases.record import new_run_id
 from enforcer.usecases.services import Services
+from enforcer.usecases.sweep.document_change import announce_document_change
 from enforcer.usecases.sweep.execute import Run, execute
 from enforcer.usecases.sweep.model import (
     DRY_RUN_KIND,
@@ -148,7 +149,7 @@ def sweep(
     enforcer = services.enforcer
     if dry_run and settings.mode is not Mode.AUDIT:
         settings = settings.for_dry_run(dry_run)
-        enforcer = Enforcer(settings, services.arm, services.enforcer.directory)
+        enforcer = Enforcer(settings, services.arm, services.enforcer.directory, services.enforcer.document)
     kind = DRY_RUN_KIND if dry_run else SWEEP_KIND
     run_id = new_run_id("sweep")
     started_at, started = utc_now_iso(), clock()
@@ -170,10 +171,17 @@ def sweep(
             summary,
         ) from error
     run.previous = plan.previous
+    if not dry_run:
+        announce_document_change(services, plan)  # issue 20: a changed document is announced, then enforced
     # Once a day: the extensions the AI plan offers; a configured name it lacks is left alone (usecases/doctor.py).
     catalogue = daily_catalogue(services, _catalogue_candidates(plan), now, known=plan.pricings, record=not dry_run)
     if catalogue.settings is not services.settings:
-        run.enforcer = Enforcer(catalogue.settings.for_dry_run(dry_run), services.arm, services.enforcer.directory)
+        run.enforcer = Enforcer(
+            catalogue.settings.for_dry_run(dry_run),
+            services.arm,
+            services.enforcer.directory,
+            services.enforcer.document,
+        )
     plan.notes.extend(catalogue.notes)
     timings = {"inventory": clock() - started}
     if dry_run:
