@@ -93,9 +93,24 @@ def test_each_subscription_ends_in_its_rules_state_and_every_output_names_the_ru
     assert (again.outcome, again.rule) == (OutcomeKind.COMPLIANT, "production-purview")
 
 
+def test_an_event_reads_the_management_group_tree_and_enforces_its_rule(emulator):
+    production = str(uuid.uuid4())
+    add(emulator, production)
+    emulator.management_groups.add(emulator.management_groups.root, "mg-production")
+    emulator.management_groups.place(production, "mg-production")
+    services = services_for(emulator.url, {"ENFORCER_DESIRED_STATE": DOCUMENT})
+
+    outcome = services.enforcer.enforce(production, Trigger("event", "evt-1", "Microsoft.Security/pricings/write"))
+
+    assert (outcome.outcome, outcome.rule) == (OutcomeKind.REMEDIATED, "default, production-purview")
+    assert extensions_of(emulator.pricing(production, "AI"))["AIPromptSharingWithPurview"] == "True"
+    assert emulator.calls.get("management.entities", 0) == 1
+
+
 def test_a_path_without_ancestry_reports_instead_of_undoing_a_management_group_rule(emulator):
     production = str(uuid.uuid4())
     add(emulator, production)
+    emulator.management_groups.forbidden = True  # the tree cannot be read: the ancestry stays unknown
     services = services_for(emulator.url, {"ENFORCER_DESIRED_STATE": DOCUMENT})
 
     outcome = services.enforcer.enforce(production, Trigger("event", "evt-1", "Microsoft.Security/pricings/write"))
@@ -144,9 +159,9 @@ def test_explain_names_the_matched_rules_the_winners_and_what_would_happen_reada
     assert "components.prompt_evidence      off         restricted-data" in out
     assert "components.data_security        off         default" in out
     assert "current      Free" in out
-    # No ancestry from this emulator's Resource Graph rows: reported, not written, as the event path would.
-    assert "report pricingTier: Free -> Standard" in out
-    assert "management-group ancestry not known on this path; the sweep enforces" in out
+    # The ancestry is known (the emulator's tree: this subscription sits under the root), so it would write.
+    assert "write pricingTier: Free -> Standard" in out
+    assert "management-group ancestry not known" not in out
     assert "owner=[x](https://evil)\\n" in out  # a tag stays text: its newline shown, not obeyed
     assert len(out.splitlines()) <= 25  # one screen
 
