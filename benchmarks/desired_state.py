@@ -3,8 +3,8 @@ sweep with no document. Target: the document costs at most 1.1x. Printed, never 
 
 The 50 rules: 25 subscription-id rules (4 ids each) and 25 tag rules, each setting what the default already sets,
 so that both sweeps have exactly the same work to do in Azure and the difference is the resolution alone. No
-management-group rules: the emulator's Resource Graph rows carry no ancestry yet (i20-inventory), and without
-ancestry such a document reports instead of writing on the paths that lack it.
+management-group rules yet: the bench's fleet is not placed in the emulator's management-group tree (a rule on a
+group is one more dictionary look-up per ancestor; a follow-up can seed a tree and add such rules).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Desired state per scope (issue 20) on the ARM emulator with the real SDK clients: three rules, each subscription
 ends in its rule's state, and every record, table row and card names the rule and the document's hash.
 
-Management-group ancestry reaches the enforcer as SubscriptionInfo facts (what the sweep's inventory hands it);
-the emulator's management-group tree is i20-inventory's part."""
+Management-group ancestry comes from the emulator's tree (Resource Graph's ancestry column, or the Entities API
+for a subscription read on its own); a few tests hand SubscriptionInfo facts to the enforcer directly."""
 
 from __future__ import annotations
 
@@ -180,34 +180,14 @@ def test_explain_names_the_matched_rules_the_winners_and_what_would_happen_reada
 
 
 def test_explain_with_management_group_ancestry_names_the_deeper_group(emulator):
-    from enforcer.core.models import InventoryRows
     from enforcer.usecases.explain import explain
-    from enforcer.usecases.ports import PricingIndex
 
     production = str(uuid.uuid4())
     add(emulator, production)
+    emulator.management_groups.add(emulator.management_groups.root, "mg-production")
+    emulator.management_groups.place(production, "mg-production")  # read through Resource Graph's ancestry column
     services = services_for(emulator.url, {"ENFORCER_DESIRED_STATE": DOCUMENT})
 
-    class WithAncestry:
-        """Stands in for i20-inventory's ancestry: the emulator's Resource Graph rows plus a management-group chain."""
-
-        def __init__(self, index: PricingIndex | None) -> None:
-            assert index is not None
-            self.index = index
-
-        def inventory(self, subscription_ids=None) -> InventoryRows:
-            rows = self.index.inventory(subscription_ids)
-            return dataclasses.replace(
-                rows,
-                subscriptions=[
-                    dataclasses.replace(i, management_groups=("mg-production", ROOT)) for i in rows.subscriptions
-                ],
-            )
-
-        def close(self) -> None:
-            self.index.close()
-
-    services.resource_graph = WithAncestry(services.resource_graph)
     report = explain(services, production)
     assert report["matched"] == [
         {

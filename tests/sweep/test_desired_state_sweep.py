@@ -1,20 +1,17 @@
 """Issue 20 on the sweep: the desired state per scope converges, and a changed document is an event of its own
 (one change card, the new hash recorded in the runs table, the digest naming the change), on the emulator and
-Azurite with the real SDK clients."""
+Azurite with the real SDK clients; management groups come from the emulator's tree through Resource Graph."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import uuid
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pytest
 
 from enforcer.core.desired_state_changes import MARKER
-from enforcer.core.models import InventoryRows, OutcomeKind
-from enforcer.usecases.ports import PricingIndex
+from enforcer.core.models import OutcomeKind
 from enforcer.usecases.sweep import sweep
 from tests.integration.helpers import extensions_of
 from tests.sweep.helpers import RecordingNotifier, sweep_services
@@ -24,29 +21,6 @@ pytestmark = pytest.mark.integration
 DOCUMENT = "tests/data/desired-state/three-rules.yaml"
 CHANGED = "tests/data/desired-state/three-rules-changed.yaml"
 SANDBOX = "20202020-0000-4000-8000-00000000e5e5"
-ROOT = "tenant-root"
-
-
-class WithAncestry:
-    """Stands in for i20-inventory's ancestry: the emulator's Resource Graph rows plus each subscription's
-    management-group chain (nearest parent first)."""
-
-    def __init__(self, index: PricingIndex | None, chains: Mapping[str, tuple[str, ...]]) -> None:
-        assert index is not None
-        self.index, self.chains = index, chains
-
-    def inventory(self, subscription_ids: Sequence[str] | None = None) -> InventoryRows:
-        rows = self.index.inventory(subscription_ids)
-        return dataclasses.replace(
-            rows,
-            subscriptions=[
-                dataclasses.replace(i, management_groups=self.chains.get(i.subscription_id.lower(), (ROOT,)))
-                for i in rows.subscriptions
-            ],
-        )
-
-    def close(self) -> None:
-        self.index.close()
 
 
 class PostingNotifier(RecordingNotifier):
@@ -67,19 +41,20 @@ def test_each_rule_converges_and_a_changed_rule_sends_one_card_then_the_next_swe
     production, restricted, plain = (str(uuid.uuid4()) for _ in range(3))
     for sub, tags in ((production, {}), (restricted, {"data-class": "restricted"}), (plain, {}), (SANDBOX, {})):
         emulator.add_subscription(sub, display_name=f"sub-{sub[:4]}", tags=tags, pricing={"pricingTier": "Free"})
-    chains = {production: ("mg-production", ROOT), SANDBOX: ("mg-production", ROOT)}
+    # The emulator's management-group tree: production and the sandbox under mg-production, the rest under the root.
+    emulator.management_groups.add(emulator.management_groups.root, "mg-production")
+    for sub in (production, SANDBOX):
+        emulator.management_groups.place(sub, "mg-production")
     notifier = PostingNotifier()
 
     def services_with(document: str):
-        services = sweep_services(
+        return sweep_services(
             emulator,
             audit=audit_store,
             storage=azurite.connection_string,
             notifier=notifier,
             ENFORCER_DESIRED_STATE=document,
         )
-        services.resource_graph = WithAncestry(services.resource_graph, chains)
-        return services
 
     first = sweep(services_with(DOCUMENT))
 
