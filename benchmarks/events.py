@@ -66,7 +66,7 @@ KINDS = [
     ("AI account write, Free plan", "resource-write-cognitive-account.eventgrid.json", "free", Route.AI_ACCOUNT),
     ("AI account write, compliant", "resource-write-cognitive-account.cloudevents.json", "compliant", Route.AI_ACCOUNT),
     ("storage account write", "resource-write-storage-account.eventgrid.json", "free", Route.AI_ACCOUNT),
-    ("own pricings write (loop guard)", "resource-write-security-pricing.eventgrid.json", "free", Route.AI_ACCOUNT),
+    ("someone else's pricings write, Free", "resource-write-security-pricing.eventgrid.json", "free", Route.AI_ACCOUNT),
     ("vending CloudEvent, new sub", "subscription-created-vending.cloudevents.json", "free", Route.SUBSCRIPTION),
     (
         "PolicyStateCreated, Defender for AI",
