@@ -398,12 +398,9 @@ def _resource_event(env: EventEnvelope, route: Route, naming: _Naming) -> Enforc
     if op.startswith(PRICING_OPERATION_PREFIX.casefold()):
         return _ignored(env, naming, f"operation {_show(operation)} is not a write of a Defender plan")
     if op in _AI_ACCOUNT_OPERATIONS_CF:
-        if route is Route.SUBSCRIPTION:
-            return _ignored(env, naming, f"operation {_show(operation)} is handled by ai_account_created")
-        if env.type.casefold() != RESOURCE_WRITE_SUCCESS.casefold():
-            return _ignored(env, naming, f"operation {_show(operation)} in a {_show(env.type)} event is not a write")
-        if naming.subscription_id is None:
-            return _rejected(env, "event names no subscription (data.subscriptionId, data.resourceUri, subject, topic)")
+        skipped = _not_a_write_here(env, route, naming, operation)
+        if skipped is not None or naming.subscription_id is None:
+            return skipped or _rejected(env, _NO_SUBSCRIPTION)
         return EnforceRequest(
             naming.subscription_id, env.id, env.type, "ai_account", resource_id=_account_id(env, naming.subscription_id)
         )
@@ -414,14 +411,24 @@ def _resource_event(env: EventEnvelope, route: Route, naming: _Naming) -> Enforc
     return _ignored(env, naming, f"operation {_show(operation)} is not one {_FUNCTION_NAMES[route]} handles")
 
 
-def _drift_event(env: EventEnvelope, route: Route, naming: _Naming, operation: str) -> EnforceRequest | EventSkipped:
-    """Someone wrote the AI plan or an account's defenderForAISettings: check it now (issue 19)."""
+_NO_SUBSCRIPTION: Final = "event names no subscription (data.subscriptionId, data.resourceUri, subject, topic)"
+
+
+def _not_a_write_here(env: EventEnvelope, route: Route, naming: _Naming, operation: str) -> EventSkipped | None:
+    """`ignored` when a resource-write operation reaches the subscription function or is not a ResourceWriteSuccess
+    (the ai_account_created function handles those writes); None when this function should act on it."""
     if route is Route.SUBSCRIPTION:
         return _ignored(env, naming, f"operation {_show(operation)} is handled by ai_account_created")
     if env.type.casefold() != RESOURCE_WRITE_SUCCESS.casefold():
         return _ignored(env, naming, f"operation {_show(operation)} in a {_show(env.type)} event is not a write")
-    if naming.subscription_id is None:
-        return _rejected(env, "event names no subscription (data.subscriptionId, data.resourceUri, subject, topic)")
+    return None
+
+
+def _drift_event(env: EventEnvelope, route: Route, naming: _Naming, operation: str) -> EnforceRequest | EventSkipped:
+    """Someone wrote the AI plan or an account's defenderForAISettings: check it now (issue 19)."""
+    skipped = _not_a_write_here(env, route, naming, operation)
+    if skipped is not None or naming.subscription_id is None:
+        return skipped or _rejected(env, _NO_SUBSCRIPTION)
     uri = env.data.get("resourceUri")
     path = uri if isinstance(uri, str) and uri else env.subject
     actor = actor_from_claims(env.data.get("claims"), env.time)
