@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Final
 
 from enforcer.cli.args import finite_number
 from enforcer.core.health import render_health
-from enforcer.core.render import EXIT_FAILED, EXIT_OK
+from enforcer.core.render import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from enforcer.core.settings import SETTINGS, ConfigError, Settings
 
 if TYPE_CHECKING:
@@ -66,13 +66,15 @@ def cmd_health(args: argparse.Namespace) -> int:
     try:
         return _report_health(args, max_age)
     except ConfigError as error:
-        if args.json:  # a probe that parses JSON always gets an object
+        # Answered here, not by main's usage path: a probe that parses JSON always gets a health object.
+        if args.json:
             print(
                 render_health(
                     unreadable(f"configuration error: {error}", now=utc_now(), max_sweep_age=max_age), as_json=True
                 )
             )
-        raise
+        print(f"configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _report_health(args: argparse.Namespace, max_age: timedelta) -> int:

@@ -5,9 +5,11 @@ The local stand-ins (ARM emulator, demo) are not deployed; they run as `python -
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from enforcer.cli.args import subscription_id as _subscription_id
 from enforcer.core.models import Mode
@@ -48,8 +50,34 @@ def cmd_enforce(args: argparse.Namespace) -> int:
     return exit_code(outcomes)
 
 
+class UsageError(Exception):
+    """A command line argparse refused; `text` is what argparse would have printed on stderr."""
+
+    def __init__(self, message: str, text: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.text = text
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, except that a usage error is raised instead of exiting, so that `main` can still print JSON on
+    stdout under `--json`. Subparsers are built with the same class (argparse's default `parser_class`)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message, f"{self.format_usage()}{self.prog}: error: {message}\n")
+
+
+def _usage_failed(message: str, text: str, *, as_json: bool) -> int:
+    """Exit 2: the message on stderr for people and, under `--json`, one JSON object on stdout for scripts, so that
+    `--json` always prints valid JSON (doctor prints the same shape)."""
+    if as_json:
+        print(json.dumps({"status": "usage", "error": message}))
+    sys.stderr.write(text)
+    return EXIT_USAGE
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = _Parser(
         prog="python -m enforcer",
         description="Defender for AI Enforcer: keep the Defender for AI Services plan on, exactly as configured.",
     )
@@ -94,13 +122,19 @@ def configure_logging(*, verbose: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # Read before parsing, because parsing is what may fail.
+    as_json = "--json" in arguments
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(arguments)
+    except UsageError as error:
+        return _usage_failed(error.message, error.text, as_json=as_json)
     configure_logging(verbose=args.verbose)
     try:
         return int(args.func(args))
     except ConfigError as error:
-        print(f"configuration error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        message = f"configuration error: {error}"
+        return _usage_failed(message, message + "\n", as_json=as_json)
     except KeyboardInterrupt:
         return 130

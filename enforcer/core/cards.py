@@ -171,13 +171,20 @@ def _title(outcome: Outcome) -> str:
     return f"{label(kind)}: {name}"
 
 
+def _rule_facts(outcome: Outcome) -> list[tuple[str, str]]:
+    """The desired-state rule that decided, and the document's version, when a document is in use."""
+    if outcome.rule is None:
+        return []
+    return [("Desired-state rule", md(clip(f"{outcome.rule} (document {outcome.desired_state_hash})", 300)))]
+
+
 def outcome_card(outcome: Outcome) -> dict[str, Any]:
     """One card for one outcome: who, what triggered it, what changed (before → after), the error and fix."""
     attribution = drift_line(outcome)
     if outcome.is_account:
         parts = split_error(outcome.error) if outcome.error else None
         account_body, account_actions = account_card_parts(
-            outcome, label(outcome.outcome), describe_trigger(outcome.trigger), parts
+            outcome, label(outcome.outcome), describe_trigger(outcome.trigger), parts, _rule_facts(outcome)
         )
         if attribution is not None:
             account_body.insert(1, _text(attribution))
@@ -201,8 +208,7 @@ def outcome_card(outcome: Outcome) -> dict[str, Any]:
         facts.append(("New subscription", "yes"))
     if outcome.reason:
         facts.append(("Reason", md(clip(outcome.reason, 500))))
-    if outcome.rule is not None:
-        facts.append(("Desired-state rule", md(clip(f"{outcome.rule} (document {outcome.desired_state_hash})", 300))))
+    facts += _rule_facts(outcome)
     body.append(_facts(facts))
 
     if outcome.before is not None or outcome.after is not None:

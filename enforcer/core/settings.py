@@ -14,12 +14,12 @@ import dataclasses
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import SplitResult, urlsplit
 
-from enforcer.core.accounts import AccountProtection
+from enforcer.core.accounts import AccountProtection, is_resource_group_name
 from enforcer.core.models import Component, ComponentSetting, DesiredState, Mode
 from enforcer.core.text import is_guid
 from enforcer.core.wiring import WiringConfig, WiringMode
@@ -290,22 +290,22 @@ _CONNECTION_STRING_KEYS: Final = frozenset(
     }
 )
 # Azure's naming rules for what event wiring creates: event subscription names 3-64 letters, digits and '-';
-# system topic names 3-128 of the same; resource group names 1-90 of letters, digits, '_', '-', '.', '(' and
-# ')', not ending in '.'; a storage account resource id for dead-lettering.
-_WIRING_NAMES: Final = (
-    ("ENFORCER_EVENT_SUBSCRIPTION_NAME", re.compile(r"^[A-Za-z0-9-]{3,64}$"), "3-64 letters, digits or '-'"),
-    ("ENFORCER_EVENTS_TOPIC_NAME", re.compile(r"^[A-Za-z0-9-]{3,128}$"), "3-128 letters, digits or '-'"),
+# system topic names 3-128 of the same; resource group names as core/accounts reads them (one rule, one place); a
+# storage account resource id for dead-lettering. Each check takes the whole (stripped) value.
+_WIRING_NAMES: Final[tuple[tuple[str, Callable[[str], object], str], ...]] = (
+    ("ENFORCER_EVENT_SUBSCRIPTION_NAME", re.compile(r"[A-Za-z0-9-]{3,64}").fullmatch, "3-64 letters, digits or '-'"),
+    ("ENFORCER_EVENTS_TOPIC_NAME", re.compile(r"[A-Za-z0-9-]{3,128}").fullmatch, "3-128 letters, digits or '-'"),
     (
         "ENFORCER_EVENTS_RESOURCE_GROUP",
-        re.compile(r"^[-\w.()]{0,89}[-\w()]$"),
+        is_resource_group_name,
         "1-90 letters, digits, '_', '-', '.', '(' or ')', not ending in '.'",
     ),
     (
         "ENFORCER_EVENT_DEAD_LETTER_ACCOUNT_ID",
         re.compile(
-            r"^(|/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/[a-z0-9]{3,24})$",
+            r"|/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Storage/storageAccounts/[a-z0-9]{3,24}",
             re.IGNORECASE,
-        ),
+        ).fullmatch,
         "empty or /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Storage/storageAccounts/<name>",
     ),
 )
@@ -580,8 +580,8 @@ class Settings:
                     "ENFORCER_EVENT_DELIVERY_URL must not carry the key (code=...); "
                     "put the key in ENFORCER_EVENT_DELIVERY_KEY, which is kept secret"
                 )
-        for wiring_setting, pattern, rule in _WIRING_NAMES:
-            if not pattern.match(_value(env, wiring_setting)):
+        for wiring_setting, is_valid, rule in _WIRING_NAMES:
+            if not is_valid(_value(env, wiring_setting)):
                 raise ConfigError(f"{wiring_setting}={_value(env, wiring_setting)!r} is not valid: {rule}")
         delivery_key = _value(env, "ENFORCER_EVENT_DELIVERY_KEY")
         # An unresolved App Service Key Vault reference arrives as its literal text: not a key (yet).

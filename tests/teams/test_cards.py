@@ -219,3 +219,46 @@ def test_markdown_from_a_subscription_an_event_or_azure_renders_as_plain_text():
         assert "\n- a list" not in texts and "\n1. numbered" not in texts
     # Escaped, the text still reads as typed.
     assert HOSTILE in _unescape(_texts(outcome_card(outcome)))
+
+
+@pytest.mark.parametrize(
+    "resource_id",
+    [
+        # A readable account id (its name obeys Azure's rules, so only the other fields carry the attack) and an
+        # unreadable one, which the card shows whole.
+        f"/subscriptions/{sub_id(1)}/resourceGroups/rg-ai/providers/Microsoft.CognitiveServices/accounts/oai-prod",
+        f"/subscriptions/{sub_id(1)}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/{HOSTILE}",
+    ],
+)
+def test_an_ai_accounts_card_and_digest_line_render_outside_text_as_plain_text(resource_id: str) -> None:
+    from enforcer.core.models import Trigger
+
+    outcome = make_outcome(
+        OutcomeKind.FAILED,
+        resource_id=resource_id,
+        subscription_name=HOSTILE,
+        trigger=Trigger("event", "[id](https://evil.example/id)", "[type](https://evil.example/type)"),
+        reason=HOSTILE,
+        account_before=HOSTILE,
+        error=f"{HOSTILE}\n- a list item\n1. numbered Fix: {HOSTILE}",
+        error_kind=ErrorKind.FORBIDDEN,
+    )
+    assert outcome.is_account
+    summary = RunSummary.from_outcomes("run-1", "sweep", Mode.ENFORCE, "t", [outcome], 1.0)
+    for card in (outcome_card(outcome), digest_card(summary, [outcome])):
+        assert_valid_card(card)
+        texts = _texts(card)
+        assert not re.search(r"(?<!\\)[\[\]<]", texts), texts
+        assert "**urgent**" not in texts and "_now_" not in texts and "`code`" not in texts
+        assert ESCAPED_LINK in texts
+        assert "\n- a list" not in texts and "\n1. numbered" not in texts
+    assert HOSTILE in _unescape(_texts(outcome_card(outcome)))
+
+
+def test_an_ai_accounts_card_names_the_desired_state_rule_that_decided() -> None:
+    resource_id = f"/subscriptions/{sub_id(1)}/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/oai"
+    outcome = make_outcome(OutcomeKind.REMEDIATED, resource_id=resource_id, account_before="Disabled")
+    assert "Desired-state rule" not in _texts(outcome_card(outcome))  # no document, no rule line
+    outcome.rule, outcome.desired_state_hash = "restricted_data", "3f2a9c01"
+    assert_valid_card(outcome_card(outcome))
+    assert r"restricted\_data (document 3f2a9c01)" in _texts(outcome_card(outcome))

@@ -76,3 +76,41 @@ def test_health_json_is_always_an_object_with_the_reason(storage: str | None, ex
     health = json.loads(result.stdout)
     assert health["healthy"] is False
     assert reason in health["reason"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["enforce", "-s", "not-a-guid", "--json"], "not a subscription id"),
+        (["status", "--json", "--no-such-flag"], "--no-such-flag"),
+        (["handle-event", "--json"], "required"),
+    ],
+)
+def test_a_usage_error_under_json_prints_a_json_object_and_exits_2(
+    argv: list[str], named: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from enforcer.cli.main import main
+
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["status"] == "usage" and named in report["error"]
+    # People still get argparse's usage line and message on stderr.
+    assert "usage: python -m enforcer" in captured.err and named in captured.err
+
+
+def test_a_usage_error_without_json_prints_nothing_on_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    from enforcer.cli.main import main
+
+    assert main(["enforce", "-s", "not-a-guid"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "not a subscription id" in captured.err
+
+
+def test_a_configuration_error_under_json_prints_a_json_object_naming_the_setting() -> None:
+    env = {"ENFORCER_STORAGE": "UseDevelopmentStorage=true", "ENFORCER_ARM_ENDPOINT": "http://[::1"}
+    result = run_cli("enforce", "-s", "00000000-0000-0000-0000-000000000001", "--json", env=env)
+    assert result.returncode == 2, result.stderr
+    report = json.loads(result.stdout)
+    assert report["status"] == "usage" and "ENFORCER_ARM_ENDPOINT" in report["error"]
+    assert "ENFORCER_ARM_ENDPOINT" in result.stderr

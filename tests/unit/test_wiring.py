@@ -133,6 +133,10 @@ def test_wiring_outcomes_are_ordered_and_classified():
         ("ENFORCER_EVENT_SUBSCRIPTION_NAME", "has space"),
         ("ENFORCER_EVENTS_TOPIC_NAME", "x"),
         ("ENFORCER_EVENTS_RESOURCE_GROUP", "ends-with-dot."),
+        # A superscript digit is a Unicode digit but not a decimal one (Char.IsLetterOrDigit says no); the group
+        # rule is the one account ids are read with.
+        ("ENFORCER_EVENTS_RESOURCE_GROUP", "rg-events²"),
+        ("ENFORCER_EVENTS_RESOURCE_GROUP", "g" * 91),
         ("ENFORCER_EVENT_DEAD_LETTER_ACCOUNT_ID", "stenforcer"),
     ],
 )
@@ -145,8 +149,10 @@ def test_the_deployments_names_are_accepted():
     settings = Settings.from_env(
         {
             "ENFORCER_EVENT_SUBSCRIPTION_NAME": "func-enforcer-abcdefghijklm-ai-account-created",
+            "ENFORCER_EVENTS_RESOURCE_GROUP": "rg-données_(events).prod",
             "ENFORCER_EVENT_DEAD_LETTER_ACCOUNT_ID": "/subscriptions/s/resourceGroups/rg-x/providers/"
             "Microsoft.Storage/storageAccounts/stenfabcdefghijklm",
         }
     )
     assert settings.wiring.event_subscription_name.endswith("-ai-account-created")
+    assert settings.wiring.resource_group == "rg-données_(events).prod"
