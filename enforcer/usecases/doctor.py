@@ -15,7 +15,7 @@ import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, Protocol, runtime_checkable
 
 from enforcer.core import doctor
@@ -30,6 +30,7 @@ from enforcer.core.models import Mode, PricingState, RunSummary, utc_now_iso
 from enforcer.core.scope import exclusion_by_id
 from enforcer.core.settings import SETTINGS, Settings
 from enforcer.core.wiring import WiringMode, resources_topic
+from enforcer.usecases.enforce import Enforcer
 from enforcer.usecases.ports import DoctorProbe, TableProbes
 from enforcer.usecases.services import Services
 
@@ -39,6 +40,9 @@ logger = logging.getLogger(__name__)
 MAX_CATALOGUE_READS: Final = 10
 CATALOGUE_MARKER: Final = "doctor-catalogue"
 CATALOGUE_KIND: Final = "catalogue"
+# How long an instance trusts the catalogue it holds before an event reads the runs table's marker again.
+EVENT_CATALOGUE_REFRESH: Final = timedelta(hours=1)
+_CATALOGUE_READ_AT: Final = "doctor-catalogue-read-at"  # in sweep_memory: when this process last learned it
 DOCTOR_KIND: Final = "doctor"
 _DEFAULT_SCHEDULE: Final = next(s.default for s in SETTINGS if s.name == "ENFORCER_SWEEP_SCHEDULE")
 
@@ -258,7 +262,7 @@ def daily_catalogue(
     day = CatalogueDay(today, sub, offered, tuple(doctor.catalogue_gaps(offered, settings.desired)) if offered else ())
     if not record:  # a dry run: decide with what it learned, leave the day's reporting to the real sweep
         return _apply(settings, day, ())
-    _remember(services, day)
+    _remember(services, day, now)
     if day.gaps:
         _report_gaps(services, day, now)
     if services.doctor_probe is not None:
@@ -267,15 +271,55 @@ def daily_catalogue(
 
 
 def _apply(settings: Settings, day: CatalogueDay, notes: tuple[str, ...]) -> DailyCatalogue:
-    if not day.gaps:
+    gaps = _gaps_now(settings, day)
+    if not gaps:
         return DailyCatalogue(settings, day, notes)
-    desired = doctor.without_gaps(settings.desired, day.gaps)
-    skipped = ", ".join(f"{g.component} ({g.configured})" for g in day.gaps)
+    skipped = ", ".join(f"{g.component} ({g.configured})" for g in gaps)
     return DailyCatalogue(
-        dataclasses.replace(settings, desired=desired),
-        day,
-        (*notes, f"left alone today, the plan does not offer it: {skipped}"),
+        _without(settings, gaps), day, (*notes, f"left alone today, the plan does not offer it: {skipped}")
     )
+
+
+def _gaps_now(settings: Settings, day: CatalogueDay) -> tuple[doctor.CatalogueGap, ...]:
+    """The day's gaps for today's settings: a setting fixed since the catalogue was read counts at once (the
+    offered names are kept with the day; an old marker without them keeps its gaps)."""
+    if day.offered is None:
+        return day.gaps
+    return tuple(doctor.catalogue_gaps(day.offered, settings.desired))
+
+
+def _without(settings: Settings, gaps: Sequence[doctor.CatalogueGap]) -> Settings:
+    return dataclasses.replace(settings, desired=doctor.without_gaps(settings.desired, gaps))
+
+
+def event_enforcer(services: Services, now: datetime) -> Enforcer:
+    """The enforcer an event decides the plan with. Like the sweep's, it leaves out a component whose configured
+    extension name the plan does not offer, as the last catalogue a sweep read says (so a wrong name fails no
+    event either, and the sweep's one card a day has said it). No catalogue read yet: the configured names."""
+    enforcer = services.enforcer
+    day = _catalogue_for_events(services, now)
+    gaps = _gaps_now(enforcer.settings, day) if day is not None else ()
+    return enforcer.with_settings(_without(enforcer.settings, gaps)) if gaps else enforcer
+
+
+def _catalogue_for_events(services: Services, now: datetime) -> CatalogueDay | None:
+    """The catalogue this process knows: its own sweep's, or the runs table's marker, read at most once per
+    EVENT_CATALOGUE_REFRESH (an instance that only handles events pays one Table read an hour, not one per
+    event). A marker that cannot be read is logged and tried again after the same interval."""
+    memory = services.sweep_memory
+    read_at = memory.get(_CATALOGUE_READ_AT)
+    stale = read_at is None or now - datetime.fromisoformat(read_at) >= EVENT_CATALOGUE_REFRESH
+    if stale and services.audit is not None:
+        memory[_CATALOGUE_READ_AT] = now.isoformat()
+        try:
+            stored = services.audit.marker(CATALOGUE_MARKER)
+        except Exception as error:
+            logger.warning("catalogue: marker not read for events (%s); the configured names apply", _why(error))
+        else:
+            if stored:
+                memory[CATALOGUE_MARKER] = stored
+    text = memory.get(CATALOGUE_MARKER)
+    return CatalogueDay.from_json(text) if text else None
 
 
 def _remembered(services: Services) -> CatalogueDay | None:
@@ -288,8 +332,9 @@ def _remembered(services: Services) -> CatalogueDay | None:
     return CatalogueDay.from_json(text) if text else None
 
 
-def _remember(services: Services, day: CatalogueDay) -> None:
+def _remember(services: Services, day: CatalogueDay, now: datetime) -> None:
     services.sweep_memory[CATALOGUE_MARKER] = day.to_json()
+    services.sweep_memory[_CATALOGUE_READ_AT] = now.isoformat()  # events on this instance use it at once
     if services.audit is not None:
         try:
             services.audit.set_marker(CATALOGUE_MARKER, day.to_json())

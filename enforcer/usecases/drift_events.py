@@ -18,6 +18,7 @@ from enforcer.core.actors import actor_text, is_own_write
 from enforcer.core.events import ACCOUNT_SETTING_WRITE_KIND, EnforceRequest
 from enforcer.core.models import Outcome, OutcomeKind, Trigger, utc_now_iso
 from enforcer.core.tug_of_war import decide, window_start
+from enforcer.usecases.doctor import event_enforcer
 from enforcer.usecases.protect_accounts import protect_account
 from enforcer.usecases.services import Services
 
@@ -75,7 +76,7 @@ def handle_drift_report(services: Services, request: EnforceRequest, trigger: Tr
             raise ValueError(f"not an AI account id: {request.resource_id!r}")
         outcome = protect_account(services, account, trigger)
     else:
-        outcome = services.enforcer.enforce(request.subscription_id, trigger)
+        outcome = event_enforcer(services, datetime.now(UTC)).enforce(request.subscription_id, trigger)
     outcome.actor = request.actor
     if request.actor is not None:
         logger.info(

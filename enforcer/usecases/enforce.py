@@ -225,6 +225,13 @@ class Enforcer:
         # The desired-state document (issue 20); None or one without a hash: the settings apply everywhere.
         self.document = document if document is not None and document.hash else None
 
+    def with_settings(self, settings: Settings) -> Enforcer:
+        """This enforcer deciding with other settings (those the daily catalogue left a component out of). It shares
+        the per-subscription locks, so its plan updates never overlap this one's (a 409), and the metadata reads."""
+        sibling = Enforcer(settings, self.arm, self.directory, self.document)
+        sibling._locks = self._locks
+        return sibling
+
     def enforce(
         self,
         subscription_id: str,

@@ -13,11 +13,13 @@ import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import UTC, datetime
 
 from enforcer.core.events import EnforceRequest, Route, parse_event
 from enforcer.core.models import ErrorKind, Outcome, OutcomeKind, Trigger, utc_now_iso
 from enforcer.core.text import escape_control
 from enforcer.usecases import claims
+from enforcer.usecases.doctor import event_enforcer
 from enforcer.usecases.drift_events import handle_drift_report, own_write
 from enforcer.usecases.notify import resend_pending_cheaply
 from enforcer.usecases.protect_accounts import protect_event_account
@@ -151,7 +153,7 @@ def _plan_wiring_and_account(services: Services, parsed: EnforceRequest, trigger
         account_future = account_branch.submit(
             protect_event_account, services, parsed.resource_id, trigger, subscription_id=parsed.subscription_id
         )
-        outcome = services.enforcer.enforce(
+        outcome = event_enforcer(services, datetime.now(UTC)).enforce(
             parsed.subscription_id, trigger, new_subscription=parsed.announces_new_subscription
         )
         if parsed.display_name and not outcome.subscription_name:

@@ -48,7 +48,8 @@ class FaultConfig:
       "drop" (200, the name silently left out of the answer). No published source shows either: our reading.
     - `put_hold_seconds`: a plan update holds the subscription's update slot this long, so an overlapping
       PUT answers 409 "Another update operation is in progress" meanwhile (a slow update; our reading of
-      Terraform's note that the API processes one pricing update per subscription at a time).
+      Terraform's note that the API processes one pricing update per subscription at a time). A GET meanwhile
+      still sees the state before the update, which applies when the hold ends (our reading).
     - `activity_log_error`: the Activity Log list answers this status (403, 500, ...; 0: off), see
       localdev/emulator/activity_log.py.
     - `seed`: seeds the random draws (throttle, error, 500-or-503).

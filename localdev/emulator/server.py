@@ -558,10 +558,11 @@ class Emulator(RunsWhileEntered):
                 raise self._throttled(route, faults)
             if self._draws.hit(faults.error_fraction):
                 raise self._server_error(route)
-            reply = self._serve(route, _Call(method, split.path, query, body), faults, holds_put)
-            if holds_put and faults.put_hold_seconds > 0 and reply.status < 300:
-                # A slow plan update: the slot stays taken (overlapping PUTs get 409) until it settles.
+            if holds_put and faults.put_hold_seconds > 0:
+                # A slow plan update: the slot stays taken (overlapping PUTs get 409) until it settles, and the
+                # new state shows once it has (OUR READING: Azure does not say when a GET sees an update).
                 time.sleep(faults.put_hold_seconds)
+            reply = self._serve(route, _Call(method, split.path, query, body), faults, holds_put)
         except ArmError as err:
             reply = _Reply(err.status, err.body(), err.headers)
         finally:

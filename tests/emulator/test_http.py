@@ -535,6 +535,10 @@ def test_a_slow_plan_update_holds_the_409_for_overlapping_puts(emulator, http):
     first.start()
     time.sleep(0.2)
     second = requests.put(pricing_url(emulator), json=body, headers=dict(http.headers), timeout=10)
+    during = requests.get(pricing_url(emulator), headers=dict(http.headers), timeout=10).json()
     first.join()
     assert second.status_code == 409
     assert "Another update operation is in progress" in second.text
+    # The update shows once it has settled.
+    assert during["properties"]["pricingTier"] == "Free"
+    assert http.get(pricing_url(emulator)).json()["properties"]["pricingTier"] == "Standard"

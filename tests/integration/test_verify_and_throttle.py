@@ -168,8 +168,9 @@ def test_a_fleet_of_400_with_every_third_call_throttled_ends_fully_fixed(emulato
 def test_two_processes_enforcing_one_subscription_both_end_correct(emulator):
     sub = new_sub()
     emulator.add_subscription(sub)
-    # The first PUT is held long enough that the other process's GET, metadata read and PUT surely land inside it:
-    # with 1 s, a full-suite run (a busy interpreter) was seen letting one process start after the other finished.
+    # The first PUT is held long enough that the other process's GET, metadata read and PUT surely land inside it;
+    # the held update shows only when it settles, so the other process reads Free and its PUT meets the 409 (when
+    # the update showed at once, a busy full-suite run let the later GET see it done and skip its PUT).
     emulator.faults = FaultConfig(put_hold_seconds=3.0)
     # Two gateways, two sessions, two enforcers: as two function instances would be.
     services = [

@@ -24,7 +24,6 @@ from enforcer.core.sweep_plan import resume_point
 from enforcer.usecases.account_listing import LIST_ACCOUNTS
 from enforcer.usecases.doctor import MAX_CATALOGUE_READS, daily_catalogue
 from enforcer.usecases.drift_actors import attribute_all
-from enforcer.usecases.enforce import Enforcer
 from enforcer.usecases.health import after_sweep
 from enforcer.usecases.notify import resend_pending
 from enforcer.usecases.ports import AccountCheckLog, PricingIndex
@@ -149,7 +148,7 @@ def sweep(
     enforcer = services.enforcer
     if dry_run and settings.mode is not Mode.AUDIT:
         settings = settings.for_dry_run(dry_run)
-        enforcer = Enforcer(settings, services.arm, services.enforcer.directory, services.enforcer.document)
+        enforcer = services.enforcer.with_settings(settings)
     kind = DRY_RUN_KIND if dry_run else SWEEP_KIND
     run_id = new_run_id("sweep")
     started_at, started = utc_now_iso(), clock()
@@ -176,12 +175,7 @@ def sweep(
     # Once a day: the extensions the AI plan offers; a configured name it lacks is left alone (usecases/doctor.py).
     catalogue = daily_catalogue(services, _catalogue_candidates(plan), now, known=plan.pricings, record=not dry_run)
     if catalogue.settings is not services.settings:
-        run.enforcer = Enforcer(
-            catalogue.settings.for_dry_run(dry_run),
-            services.arm,
-            services.enforcer.directory,
-            services.enforcer.document,
-        )
+        run.enforcer = services.enforcer.with_settings(catalogue.settings.for_dry_run(dry_run))
     plan.notes.extend(catalogue.notes)
     timings = {"inventory": clock() - started}
     if dry_run:
