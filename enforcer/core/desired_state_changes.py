@@ -37,10 +37,23 @@ def _selector(data: dict[str, Any]) -> Selector:
     )
 
 
-def snapshot(document: Document) -> str:
-    """The marker's value: the hash and each rule's selector and values (enough to count whom a removed rule hit)."""
+def snapshot(document: Document, recorded_at: str = "") -> str:
+    """The marker's value: the hash and each rule's selector and values (enough to count whom a removed rule hit),
+    and when it was recorded (so that each change from it is a change of its own: see `announcement_key`)."""
     rules = {r.name: {"match": _selector_data(r.selector), "sets": dict(r.values)} for r in document.rules}
-    return json.dumps({"hash": document.hash, "rules": rules}, sort_keys=True)
+    return json.dumps({"hash": document.hash, "rules": rules, "recorded_at": recorded_at}, sort_keys=True)
+
+
+def announcement_key(previous: str | None, change: DocumentChange) -> str:
+    """The key that makes one change's card one card: every sweep that reads the same marker and finds the same
+    change gets the same key, and the same change made again later (A to B, back to A, then B again) gets another,
+    because the marker it starts from was recorded at another time."""
+    try:
+        old = json.loads(previous) if previous else {}
+    except ValueError:
+        old = {}
+    recorded_at = str(old.get("recorded_at") or "-") if isinstance(old, dict) else "-"
+    return f"desired-state {change.old_hash or 'none'}@{recorded_at} -> {change.new_hash or 'none'}"
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ Azurite with the real SDK clients; management groups come from the emulator's tr
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from typing import Any
 
@@ -13,6 +14,8 @@ import pytest
 from enforcer.core.desired_state_changes import MARKER
 from enforcer.core.models import OutcomeKind
 from enforcer.usecases.sweep import sweep
+from enforcer.usecases.sweep.document_change import announce_document_change
+from enforcer.usecases.sweep.model import Plan
 from tests.integration.helpers import extensions_of
 from tests.sweep.helpers import RecordingNotifier, sweep_services
 
@@ -95,3 +98,55 @@ def test_each_rule_converges_and_a_changed_rule_sends_one_card_then_the_next_swe
     emulator.reset_calls()
     sweep(services_with(CHANGED))
     assert emulator.calls["pricings.put"] == 0 and len(notifier.posted) == 2
+
+
+class BlockingNotifier(PostingNotifier):
+    """Holds its first post until released: the moment a sweep has claimed the change and not yet recorded it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.posting = threading.Event()
+        self.release = threading.Event()
+
+    def post(self, card: dict[str, Any], what: str, *, kind: str = "outcome", important: bool = False) -> str:
+        self.posting.set()
+        assert self.release.wait(30), "the test never released the first sweep's card"
+        return super().post(card, what, kind=kind, important=important)
+
+
+def test_two_sweeps_meeting_one_change_send_one_card_and_a_later_change_back_and_again_each_send_theirs(
+    emulator, azurite, audit_store
+):
+    def services_with(document: str, notifier: PostingNotifier):
+        return sweep_services(
+            emulator,
+            audit=audit_store,
+            storage=azurite.connection_string,
+            notifier=notifier,
+            ENFORCER_DESIRED_STATE=document,
+        )
+
+    first_notifier, second_notifier = BlockingNotifier(), PostingNotifier()
+    first_plan, second_plan = Plan({}, [], [], {}), Plan({}, [], [], {})
+    first = threading.Thread(
+        target=announce_document_change, args=(services_with(DOCUMENT, first_notifier), first_plan)
+    )
+    first.start()
+    assert first_notifier.posting.wait(30)
+    # The second sweep reads the same (absent) marker and finds the same change while the first is posting.
+    announce_document_change(services_with(DOCUMENT, second_notifier), second_plan)
+    first_notifier.release.set()
+    first.join(30)
+
+    assert len(first_notifier.posted) == 1 and second_notifier.posted == []
+    # Both digests still say the change is what their sweep enforces.
+    assert any("desired-state document changed" in n for n in first_plan.notes)
+    assert any("desired-state document changed" in n for n in second_plan.notes)
+    recorded = json.loads(audit_store.marker(MARKER) or "{}")
+    assert recorded["recorded_at"]
+
+    # Changed, changed back, changed again: three changes, three cards (the third is not taken for the first).
+    notifier = PostingNotifier()
+    for document in (CHANGED, DOCUMENT, CHANGED):
+        announce_document_change(services_with(document, notifier), Plan({}, [], [], {}))
+    assert len(notifier.posted) == 3

@@ -67,3 +67,22 @@ def test_a_first_document_lists_every_rule_as_added_and_removing_it_lists_them_r
     gone = document_change(snapshot(document), default_document(SETTINGS))
     assert gone is not None and {r.change for r in gone.rules} == {"removed"} and gone.new_hash == ""
     assert document_change("not json", document) is not None  # an unreadable marker: reported, not missed
+
+
+def test_each_change_has_its_own_announcement_key_and_racing_sweeps_share_it() -> None:
+    from enforcer.core.desired_state_changes import announcement_key
+
+    before, after = parse_document(BEFORE, "d", SETTINGS), parse_document(AFTER, "d", SETTINGS)
+    marker = snapshot(before, "2026-12-05T10:00:00.000Z")
+    change = document_change(marker, after)
+    assert change is not None
+    # Two sweeps that read the same marker find the same change under the same key.
+    assert announcement_key(marker, change) == announcement_key(marker, document_change(marker, after))  # type: ignore[arg-type]
+    assert announcement_key(marker, change) == f"desired-state {before.hash}@2026-12-05T10:00:00.000Z -> {after.hash}"
+    # The same change made again later starts from a marker recorded at another time: another key, another card.
+    again = snapshot(before, "2026-12-05T11:00:00.000Z")
+    assert announcement_key(again, change) != announcement_key(marker, change)
+    # Markers written before the time was kept, and no marker at all, still give a key.
+    assert announcement_key(snapshot(before), change).startswith(f"desired-state {before.hash}@- -> ")
+    first = document_change(None, after)
+    assert first is not None and announcement_key(None, first) == f"desired-state none@- -> {after.hash}"
