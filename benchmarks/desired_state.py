@@ -1,10 +1,10 @@
 """`make bench` (issue 20): a 10,000-subscription sweep with a 50-rule desired-state document against the same
 sweep with no document. Target: the document costs at most 1.1x. Printed, never asserted.
 
-The 50 rules: 25 subscription-id rules (4 ids each) and 25 tag rules, each setting what the default already sets,
-so that both sweeps have exactly the same work to do in Azure and the difference is the resolution alone. No
-management-group rules yet: the bench's fleet is not placed in the emulator's management-group tree (a rule on a
-group is one more dictionary look-up per ancestor; a follow-up can seed a tree and add such rules).
+The 50 rules: 20 subscription-id rules (4 ids each), 20 tag rules and 10 management-group rules (the 5 business
+units of the emulator's tree and their prod groups, where the fleet is dealt), each setting what the default already
+sets, so that both sweeps have exactly the same work to do in Azure and the difference is the resolution alone, and
+reading the ancestry Resource Graph carries.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.workers import emulator_host
+from benchmarks.workers import BENCH_BUSINESS_UNITS, bench_groups, emulator_host
 
 TARGET_RATIO = 1.1
 # Relative to the app root, as ENFORCER_DESIRED_STATE wants; out/ is neither committed nor deployed.
@@ -31,11 +31,17 @@ def _ask(conn: Any, command: str) -> Any:
 
 def fifty_rules(ids: list[str]) -> str:
     lines = ["version: 1", "rules:"]
-    for i in range(25):
+    for i in range(20):
         chosen = ", ".join(f'"{s}"' for s in ids[i * 4 : i * 4 + 4])
         lines += [f"  - name: subs-{i}", f"    match: {{subscriptions: [{chosen}]}}", "    set: {mode: enforce}"]
-    for i in range(25):
-        lines += [f"  - name: cost-center-{i}", f"    match: {{tag: cost-center=cc-{i}}}", "    set: {mode: enforce}"]
+    for i in range(20):
+        # The fleet's costCenter tags run from cc-100 to cc-999 (localdev/emulator/fleet.py).
+        tag = f"costCenter=cc-{100 + i}"
+        lines += [f"  - name: cost-center-{i}", f"    match: {{tag: {tag}}}", "    set: {mode: enforce}"]
+    for unit in range(BENCH_BUSINESS_UNITS):
+        bu, prod, _dev = bench_groups(unit)
+        for group in (bu, prod):
+            lines += [f"  - name: {group}", f"    match: {{management_group: {group}}}", "    set: {mode: enforce}"]
     return "\n".join(lines) + "\n"
 
 
@@ -56,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
 
     parent, child = mp.Pipe()
     host = mp.get_context("spawn").Process(
-        target=emulator_host, args=(child, args.subscriptions, args.drift, 7, args.latency_ms), name="emulator"
+        target=emulator_host,
+        args=(child, args.subscriptions, args.drift, 7, args.latency_ms),
+        kwargs={"management_groups": True},
+        name="emulator",
     )
     host.start()
     url = parent.recv()
@@ -90,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
                 calls = _ask(parent, "calls")
                 puts = calls.get("pricings.put", 0)
                 print(f"  {label:12} {wall:6.2f} s wall; outcomes {result.summary.counts}; pricings.put={puts}")
+                if extra:  # the rules really decided: how many outcomes name a rule of each kind
+                    named = [o.rule or "" for o in result.outcomes]
+                    kinds = {"management group": "mg-bu-", "tag": "cost-center-", "subscription": "subs-"}
+                    tally = ", ".join(f"{kind} {sum(prefix in r for r in named)}" for kind, prefix in kinds.items())
+                    print(f"  {'':12} outcomes naming a rule on a {tally}")
                 best[label] = min(wall, best.get(label, wall))
     finally:
         _ask(parent, "stop")

@@ -5,6 +5,10 @@ from __future__ import annotations
 import resource
 import time
 from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from localdev.emulator.management_groups import ManagementGroupTree
 
 
 def emulator_host(
@@ -15,15 +19,18 @@ def emulator_host(
     latency_ms: float,
     accounts: int = 0,
     accounts_disabled: float = 0.05,
+    management_groups: bool = False,
 ) -> None:
     """Run the emulator and answer the parent's commands: url, ids, account_subs, calls, reset, redrift, throttle10,
-    unthrottle, early, stop."""
+    unthrottle, early, stop. `management_groups`: the fleet is dealt over a tree (see `seed_bench_tree`)."""
     from localdev.emulator import Emulator, FaultConfig
     from localdev.emulator.fleet import COMPLIANT, build_fleet
 
     emulator = Emulator(FaultConfig(latency_ms=latency_ms)).start()
     emulator.seed_fleet(n, drift, seed)
     ids = sorted(s.member.subscription_id for s in build_fleet(n, drift, seed))
+    if management_groups:
+        seed_bench_tree(emulator.management_groups, ids)
     # AI accounts spread evenly over the fleet (one subscription in n / accounts holds them), some opted out.
     holders = ids[:: max(1, n // accounts)] if accounts else []
     account_ids = emulator.cognitive.seed(holders, accounts, accounts_disabled, seed) if accounts else []
@@ -63,6 +70,27 @@ def emulator_host(
             conn.send(None)
             break
     emulator.stop()
+
+
+# The bench's tree: business units under the root, each with a prod and a dev group; subscriptions dealt in turn.
+BENCH_BUSINESS_UNITS = 5
+
+
+def bench_groups(unit: int) -> tuple[str, str, str]:
+    """(business unit, its prod group, its dev group) names."""
+    return f"mg-bu-{unit}", f"mg-bu-{unit}-prod", f"mg-bu-{unit}-dev"
+
+
+def seed_bench_tree(tree: ManagementGroupTree, subscription_ids: list[str]) -> None:
+    leaves: list[str] = []
+    for unit in range(BENCH_BUSINESS_UNITS):
+        bu, prod, dev = bench_groups(unit)
+        tree.add(tree.root, bu)
+        tree.add(bu, prod)
+        tree.add(bu, dev)
+        leaves += [prod, dev]
+    for index, sub in enumerate(subscription_ids):
+        tree.place(sub, leaves[index % len(leaves)])
 
 
 def _peak_rss_mb() -> float:
