@@ -19,9 +19,9 @@ are one concept: split, the ranks and their tie rule would be read in one file a
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from enforcer.core.accounts import AccountProtection
 from enforcer.core.models import Component, ComponentSetting, DesiredState, Mode, SubscriptionInfo
@@ -114,9 +114,12 @@ class Document:
     unlisted_off: bool = False
     # Indexes for resolve: a 10,000-subscription sweep against a 50-rule document stays one dict lookup per fact.
     by_subscription: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)
-    by_tag_key: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)
+    # (tag key lower-case, value or None for "key present"): a subscription's tags find their rules directly, however
+    # many rules share one key.
+    by_tag: Mapping[tuple[str, str | None], tuple[Rule, ...]] = field(default_factory=dict)
     by_group: Mapping[str, tuple[Rule, ...]] = field(default_factory=dict)
     account_rules: tuple[Rule, ...] = ()
+    rule_order: Mapping[str, int] = field(default_factory=dict)  # rule name -> its place in the document
 
 
 @dataclass(frozen=True)
@@ -174,10 +177,13 @@ class Resolution:
         }
 
 
+IndexKey = TypeVar("IndexKey", bound=Hashable)
+
+
 def _index(
-    rules: tuple[Rule, ...], kind: Level, keys: Callable[[Selector], Iterable[str]]
-) -> dict[str, tuple[Rule, ...]]:
-    index: dict[str, list[Rule]] = {}
+    rules: tuple[Rule, ...], kind: Level, keys: Callable[[Selector], Iterable[IndexKey]]
+) -> dict[IndexKey, tuple[Rule, ...]]:
+    index: dict[IndexKey, list[Rule]] = {}
     for rule in rules:
         if rule.selector.kind is kind:
             for key in keys(rule.selector):
@@ -204,9 +210,10 @@ def build_document(
         extension_names={c.key: c.extension_name for c in settings.desired.components},
         unlisted_off=settings.desired.unlisted_off,
         by_subscription=_index(rules, Level.SUBSCRIPTION, lambda s: s.subscriptions),
-        by_tag_key=_index(rules, Level.TAG, lambda s: (s.key,)),
+        by_tag=_index(rules, Level.TAG, lambda s: ((s.key, s.value),)),
         by_group=_index(rules, Level.MANAGEMENT_GROUP, lambda s: (s.key,)),
         account_rules=tuple(r for r in rules if r.selector.kind is Level.ACCOUNT_TAG),
+        rule_order={r.name: i for i, r in enumerate(rules)},
     )
 
 
@@ -228,15 +235,17 @@ def matching_rules(facts: SubscriptionInfo, document: Document) -> list[Matched]
     found: list[Matched] = []
     for rule in document.by_subscription.get(facts.subscription_id.lower(), ()):
         found.append(Matched(rule, _rank(Level.SUBSCRIPTION), f"subscription id {facts.subscription_id.lower()}"))
-    if document.by_tag_key:
-        for tag_key in {k.lower() for k in facts.tags}:
-            for rule in document.by_tag_key.get(tag_key, ()):
-                if rule.selector.matches_tags(facts.tags):
-                    found.append(Matched(rule, _rank(Level.TAG), rule.selector.describe()))
+    if document.by_tag:
+        tagged: dict[str, Rule] = {}  # by name: two tag keys that differ only in case match a rule once
+        for tag_key, tag_value in facts.tags.items():
+            key = tag_key.lower()  # Azure tag names are case-insensitive (Selector.matches_tags)
+            for rule in (*document.by_tag.get((key, tag_value), ()), *document.by_tag.get((key, None), ())):
+                tagged.setdefault(rule.name, rule)
+        found += [Matched(rule, _rank(Level.TAG), rule.selector.describe()) for rule in tagged.values()]
     for depth, group in enumerate(facts.management_groups):
         for rule in document.by_group.get(group.lower(), ()):
             found.append(Matched(rule, _rank(Level.MANAGEMENT_GROUP, depth), f"ancestor management group {group}"))
-    order = {r.name: i for i, r in enumerate(document.rules)}
+    order = document.rule_order
     found.sort(key=lambda m: (m.rank, order[m.rule.name]))
     return found
 

@@ -242,3 +242,17 @@ def test_broken_yaml_duplicate_keys_and_empty_documents_name_their_place() -> No
     ]
     assert problems("version: 1\nversion: 1\n") == ["ds.yaml:2:1: duplicate key 'version'"]
     assert problems("") == ["ds.yaml:1:1: the document is empty; it needs at least `version: 1`"]
+
+
+def test_many_tag_rules_on_one_key_match_by_value_and_a_key_only_rule_matches_any_value() -> None:
+    from enforcer.core.desired_state import matching_rules
+
+    rules = "".join(
+        f"  - {{name: cc-{i}, match: {{tag: costCenter=cc-{i}}}, set: {{mode: audit}}}}\n" for i in range(20)
+    )
+    text = f"version: 1\nrules:\n{rules}  - {{name: any-cc, match: {{tag: costcenter}}, set: {{mode: audit}}}}\n"
+    document = parse_document(text, "ds.yaml", SETTINGS)
+    # Tag names are case-insensitive, values exact: cc-7 and the key-only rule, nothing else.
+    assert [m.rule.name for m in matching_rules(sub(OTHER, {"COSTCENTER": "cc-7"}), document)] == ["cc-7", "any-cc"]
+    assert [m.rule.name for m in matching_rules(sub(OTHER, {"costCenter": "CC-7"}), document)] == ["any-cc"]
+    assert matching_rules(sub(OTHER, {"owner": "cc-7"}), document) == []

@@ -116,3 +116,36 @@ def test_only_rows_needing_no_change_skip_the_arm_get():
     pricings = {A: compliant, B: PricingState("Free"), C: None, "eeee": failed_extension}
     # D has no row at all: a candidate too.
     assert compliant_per_graph([A, B, C, D, "eeee"], pricings, DESIRED) == {A: compliant}
+
+
+def test_compliant_per_graph_scoped_judges_each_subscription_by_its_own_rules_resolving_each_rule_set_once():
+    from enforcer.core.desired_state_loader import parse_document
+    from enforcer.core.models import SubscriptionInfo
+    from enforcer.core.settings import Settings
+    from enforcer.core.sweep_plan import compliant_per_graph_scoped
+
+    document = parse_document(
+        "version: 1\nrules:\n"
+        "  - {name: restricted, match: {tag: data-class=restricted}, set: {components: {prompt_evidence: off}}}\n"
+        '  - {name: lab, match: {subscriptions: ["dddddddd-0000-4000-8000-000000000000"]}, set: {mode: exempt}}\n',
+        "ds.yaml",
+        Settings.from_env({}),
+    )
+    subs = [f"{c * 8}-0000-4000-8000-000000000000" for c in "abcd"]
+
+    def state(prompt_evidence: bool) -> PricingState:
+        names = {"AIPromptEvidence": prompt_evidence, "AIPromptSharingWithPurview": False, "AIModelScanner": True}
+        return PricingState("Standard", tuple(ExtensionState(n, on) for n, on in names.items()))
+
+    restricted = {"data-class": "restricted"}
+    infos = {
+        subs[0]: SubscriptionInfo(subs[0], "a", "Enabled", {}),
+        subs[1]: SubscriptionInfo(subs[1], "b", "Enabled", restricted),
+        subs[2]: SubscriptionInfo(subs[2], "c", "Enabled", restricted),  # the same rule set as b, another state
+        subs[3]: SubscriptionInfo(subs[3], "d", "Enabled", {}),
+    }
+    pricings = {subs[0]: state(True), subs[1]: state(False), subs[2]: state(True), subs[3]: state(True)}
+
+    settled = compliant_per_graph_scoped(subs, pricings, infos, document, {c.key for c in DESIRED.components})
+
+    assert {sub: rule for sub, (_state, rule) in settled.items()} == {subs[0]: "default", subs[1]: "restricted"}
