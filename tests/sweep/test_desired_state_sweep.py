@@ -38,6 +38,17 @@ class PostingNotifier(RecordingNotifier):
         return "sent"
 
 
+def services_for_document(emulator, azurite, audit_store, document: str, notifier: PostingNotifier):
+    """A sweep's services on the emulator and Azurite with this desired-state document and notifier."""
+    return sweep_services(
+        emulator,
+        audit=audit_store,
+        storage=azurite.connection_string,
+        notifier=notifier,
+        ENFORCER_DESIRED_STATE=document,
+    )
+
+
 def test_each_rule_converges_and_a_changed_rule_sends_one_card_then_the_next_sweep_converges(
     emulator, azurite, audit_store
 ):
@@ -51,13 +62,7 @@ def test_each_rule_converges_and_a_changed_rule_sends_one_card_then_the_next_swe
     notifier = PostingNotifier()
 
     def services_with(document: str):
-        return sweep_services(
-            emulator,
-            audit=audit_store,
-            storage=azurite.connection_string,
-            notifier=notifier,
-            ENFORCER_DESIRED_STATE=document,
-        )
+        return services_for_document(emulator, azurite, audit_store, document, notifier)
 
     first = sweep(services_with(DOCUMENT))
 
@@ -118,13 +123,7 @@ def test_two_sweeps_meeting_one_change_send_one_card_and_a_later_change_back_and
     emulator, azurite, audit_store
 ):
     def services_with(document: str, notifier: PostingNotifier):
-        return sweep_services(
-            emulator,
-            audit=audit_store,
-            storage=azurite.connection_string,
-            notifier=notifier,
-            ENFORCER_DESIRED_STATE=document,
-        )
+        return services_for_document(emulator, azurite, audit_store, document, notifier)
 
     first_notifier, second_notifier = BlockingNotifier(), PostingNotifier()
     first_plan, second_plan = Plan({}, [], [], {}), Plan({}, [], [], {})

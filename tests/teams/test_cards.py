@@ -18,7 +18,7 @@ from enforcer.core.cards import (
     split_error,
     teams_message,
 )
-from enforcer.core.models import ErrorKind, FieldChange, Mode, OutcomeKind, RunSummary
+from enforcer.core.models import ErrorKind, FieldChange, Mode, Outcome, OutcomeKind, RunSummary
 from tests.audit.builders import make_outcome, sub_id
 
 # Elements and actions of Adaptive Cards 1.4 that Teams renders; the cards must use nothing else.
@@ -197,6 +197,20 @@ def _unescape(text: str) -> str:
     return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", text)
 
 
+def assert_outside_text_is_plain(outcome: Outcome, summary: RunSummary) -> None:
+    """The outcome's card and the digest hold HOSTILE (and the hostile error) as text a renderer shows as typed."""
+    for card in (outcome_card(outcome), digest_card(summary, [outcome])):
+        assert_valid_card(card)
+        texts = _texts(card)
+        # No `[` that Markdown would read as the start of a link, no emphasis or HTML either.
+        assert not re.search(r"(?<!\\)[\[\]<]", texts), texts
+        assert "**urgent**" not in texts and "_now_" not in texts and "`code`" not in texts
+        assert ESCAPED_LINK in texts
+        assert "\n- a list" not in texts and "\n1. numbered" not in texts
+    # Escaped, the text still reads as typed.
+    assert HOSTILE in _unescape(_texts(outcome_card(outcome)))
+
+
 def test_markdown_from_a_subscription_an_event_or_azure_renders_as_plain_text():
     from enforcer.core.models import Trigger
 
@@ -210,15 +224,7 @@ def test_markdown_from_a_subscription_an_event_or_azure_renders_as_plain_text():
     )
     summary = RunSummary.from_outcomes("run-[x](https://evil.example)", "sweep", Mode.ENFORCE, "t", [outcome], 1.0)
     summary.notes.append(HOSTILE)
-    for card in (outcome_card(outcome), digest_card(summary, [outcome])):
-        texts = _texts(card)
-        # No `[` that Markdown would read as the start of a link, no emphasis or HTML either.
-        assert not re.search(r"(?<!\\)[\[\]<]", texts), texts
-        assert "**urgent**" not in texts and "_now_" not in texts and "`code`" not in texts
-        assert ESCAPED_LINK in texts
-        assert "\n- a list" not in texts and "\n1. numbered" not in texts
-    # Escaped, the text still reads as typed.
-    assert HOSTILE in _unescape(_texts(outcome_card(outcome)))
+    assert_outside_text_is_plain(outcome, summary)
 
 
 @pytest.mark.parametrize(
@@ -245,14 +251,7 @@ def test_an_ai_accounts_card_and_digest_line_render_outside_text_as_plain_text(r
     )
     assert outcome.is_account
     summary = RunSummary.from_outcomes("run-1", "sweep", Mode.ENFORCE, "t", [outcome], 1.0)
-    for card in (outcome_card(outcome), digest_card(summary, [outcome])):
-        assert_valid_card(card)
-        texts = _texts(card)
-        assert not re.search(r"(?<!\\)[\[\]<]", texts), texts
-        assert "**urgent**" not in texts and "_now_" not in texts and "`code`" not in texts
-        assert ESCAPED_LINK in texts
-        assert "\n- a list" not in texts and "\n1. numbered" not in texts
-    assert HOSTILE in _unescape(_texts(outcome_card(outcome)))
+    assert_outside_text_is_plain(outcome, summary)
 
 
 def test_an_ai_accounts_card_names_the_desired_state_rule_that_decided() -> None:
