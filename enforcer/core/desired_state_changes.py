@@ -44,15 +44,20 @@ def snapshot(document: Document, recorded_at: str = "") -> str:
     return json.dumps({"hash": document.hash, "rules": rules, "recorded_at": recorded_at}, sort_keys=True)
 
 
+def _marker_data(previous: str | None) -> dict[str, Any]:
+    """The marker's JSON object; {} when there is none or it cannot be read (counted as "no document before")."""
+    try:
+        old = json.loads(previous) if previous else {}
+    except ValueError:
+        return {}
+    return old if isinstance(old, dict) else {}
+
+
 def announcement_key(previous: str | None, change: DocumentChange) -> str:
     """The key that makes one change's card one card: every sweep that reads the same marker and finds the same
     change gets the same key, and the same change made again later (A to B, back to A, then B again) gets another,
     because the marker it starts from was recorded at another time."""
-    try:
-        old = json.loads(previous) if previous else {}
-    except ValueError:
-        old = {}
-    recorded_at = str(old.get("recorded_at") or "-") if isinstance(old, dict) else "-"
+    recorded_at = str(_marker_data(previous).get("recorded_at") or "-")
     return f"desired-state {change.old_hash or 'none'}@{recorded_at} -> {change.new_hash or 'none'}"
 
 
@@ -73,14 +78,11 @@ class DocumentChange:
 def document_change(previous: str | None, document: Document) -> DocumentChange | None:
     """What changed since the marker `previous` (None: never recorded); None when nothing did. An unreadable marker
     counts as "no document before", so the change is reported rather than missed."""
-    try:
-        old = json.loads(previous) if previous else {}
-    except ValueError:
-        old = {}
-    old_hash = str(old.get("hash") or "") if isinstance(old, dict) else ""
+    old = _marker_data(previous)
+    old_hash = str(old.get("hash") or "")
     if old_hash == document.hash:
         return None
-    old_rules: dict[str, Any] = old.get("rules") or {} if isinstance(old, dict) else {}
+    old_rules: dict[str, Any] = old.get("rules") or {}
     new = json.loads(snapshot(document))["rules"]
     changes = [RuleChange(n, "added", _selector(new[n]["match"])) for n in new if n not in old_rules]
     changes += [RuleChange(n, "removed", _selector(old_rules[n]["match"])) for n in old_rules if n not in new]
